@@ -1,0 +1,1 @@
+"""newsearch indexer: archive files -> Page/Article records -> Whoosh index."""

@@ -1,0 +1,164 @@
+"""Analysis of normalised text: jieba words and character grams, for indexing and querying.
+
+Both fields take *normalised* text (``indexer.normalize.normalize``): the builder normalises a
+document once, the query parser normalises each query string once, then both come here.
+
+Words (field ``content``, ``title``)::
+
+    >>> [t.text for t in chinese_analyzer()("阜新蒙古族自治县细河区招商")]
+    ['阜新蒙古族自治县', '细河区', '招商']
+
+Positions are sequential (0, 1, 2 ...) so phrase queries work; ``startchar``/``endchar`` are
+offsets into the normalised text. Whitespace and punctuation produce no token.
+
+Grams (field ``grams``): every character and every pair of neighbouring characters, at the
+position of its first character, so that any string of two or more characters is a phrase of
+its overlapping bigrams and one character is a single term::
+
+    >>> char_grams("铁岭市")
+    [('铁', 0), ('铁岭', 0), ('岭', 1), ('岭市', 1), ('市', 2)]
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import TEXT
+
+from indexer.gazetteer import load_gazetteer
+from indexer.normalize import HAN
+
+# A token is a word if it holds a Han character, a letter or a digit.
+_WORDLIKE = re.compile(f"[{HAN}0-9A-Za-z\u00c0-\u024f]")
+
+
+@lru_cache(maxsize=1)
+def segmenter():
+    """The process's jieba tokenizer with the gazetteer's place names; built once.
+
+    jieba 0.42.1 imports ``pkg_resources`` when it can (current setuptools no longer ships it and
+    jieba falls back to plain file reads); only that one deprecation warning is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*pkg_resources is deprecated.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jieba.*")
+        import jieba
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in load_gazetteer().dictionary_words():
+        tokenizer.add_word(word, freq=tokenizer.suggest_freq(word, tune=False))
+    return tokenizer
+
+
+@dataclass(frozen=True, slots=True)
+class Segmented:
+    """Words of a normalised text with their character offsets, made once by ``segment``."""
+
+    text: str
+    words: tuple[tuple[str, int, int], ...]
+
+
+def segment(text: str) -> Segmented:
+    """jieba's default (precise) mode, keeping only word-like tokens."""
+    words = tuple(
+        (word, start, end)
+        for word, start, end in segmenter().tokenize(text)
+        if _WORDLIKE.search(word)
+    )
+    return Segmented(text, words)
+
+
+class JiebaTokenizer(Tokenizer):
+    """Whoosh tokenizer over ``segment``; also accepts an already ``Segmented`` value."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        segmented = value if isinstance(value, Segmented) else segment(value)
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, (word, start, end) in enumerate(segmented.words):
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+def chinese_analyzer():
+    """The word analyzer of the ``content`` and ``title`` fields (the schema pickles it)."""
+    return JiebaTokenizer()
+
+
+def char_grams(text: str) -> list[tuple[str, int]]:
+    """Unigrams and bigrams of ``text`` with positions; spaces are no unigram."""
+    grams = []
+    for i, char in enumerate(text):
+        if char != " ":
+            grams.append((char, i))
+        if i + 1 < len(text):
+            grams.append((text[i:i + 2], i))
+    return grams
+
+
+def _gram_positions(text: str) -> dict[str, list[int]]:
+    """``char_grams`` grouped by gram, in one tight loop (the indexing hot path)."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    last = len(text) - 1
+    for i in range(last):
+        positions[text[i]].append(i)
+        positions[text[i:i + 2]].append(i)
+    if last >= 0:
+        positions[text[last]].append(last)
+    positions.pop(" ", None)
+    return positions
+
+
+class GramTokenizer(Tokenizer):
+    """Whoosh tokenizer over ``char_grams`` (used when Whoosh analyses a gram string)."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for gram, pos in char_grams(value):
+            token.text = gram
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + pos
+                token.endchar = start_char + pos + len(gram)
+            yield token
+
+
+class GramField(TEXT):
+    """A positional TEXT field whose postings are built directly from ``_gram_positions``.
+
+    The result is what Whoosh's generic path (``GramTokenizer`` token by token) would give,
+    built about five times faster: this field carries most of the index's postings.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(analyzer=GramTokenizer(), phrase=True, **kwargs)
+
+    def index(self, value, **kwargs):
+        encode = self.format.encode
+        boost = self.format.field_boost
+        return [
+            (gram.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist))
+            for gram, poslist in _gram_positions(value).items()
+        ]
