@@ -76,12 +76,16 @@ def segment(text: str) -> Segmented:
 
 
 class JiebaTokenizer(Tokenizer):
-    """Whoosh tokenizer over ``segment``; also accepts an already ``Segmented`` value."""
+    """Whoosh tokenizer over ``segment``.
+
+    The indexer segments in worker processes and hands Whoosh the list of words (Whoosh's own
+    way to bypass an analyzer), so this runs for queries and for any text Whoosh analyses.
+    """
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
                  **kwargs):
-        segmented = value if isinstance(value, Segmented) else segment(value)
+        segmented = segment(value)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for pos, (word, start, end) in enumerate(segmented.words):
             token.text = word

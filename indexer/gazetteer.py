@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 from importlib import resources
 
 
@@ -45,8 +45,6 @@ class Gazetteer:
                 place = Place(short, canonical)
                 for spelling in [name, *district.get("aliases", [])]:
                     self._add(spelling, place)
-        spellings = sorted(self._names, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, spellings)))
         self.districts_by_city: dict[str, list[str]] = {}
         for places in self._names.values():
             for place in places:
@@ -70,9 +68,10 @@ class Gazetteer:
                 return city
         return ""
 
-    def find(self, text: str) -> PlaceMentions:
-        """Places mentioned in normalised ``text``; a district also counts for its city."""
-        hits = [self._names[m.group()] for m in self._pattern.finditer(text)]
+    def find(self, words: Iterable[str]) -> PlaceMentions:
+        """Places among jieba ``words`` (every spelling is one token in jieba's dictionary, so
+        "搭建平台" is no mention of 建平); a district also counts for its city."""
+        hits = [self._names[word] for word in words if word in self._names]
         counts: Counter[str] = Counter()
         for places in hits:
             if len(places) == 1:

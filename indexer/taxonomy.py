@@ -19,6 +19,7 @@ class Taxonomy:
         self.topics = [Topic(t["name"], tuple(t["keywords"])) for t in data["topic"]]
         self.min_hits = int(data.get("min_hits", 2))
         self.chars_per_hit = int(data.get("chars_per_hit", 700))
+        self.max_topics = int(data.get("max_topics", 4))
 
     @property
     def names(self) -> list[str]:
@@ -32,7 +33,7 @@ class Taxonomy:
             hits = sum(text.count(keyword) for keyword in topic.keywords)
             if hits >= needed:
                 scored.append((-hits, topic.name))
-        return [name for _, name in sorted(scored)]
+        return [name for _, name in sorted(scored)[:self.max_topics]]
 
 
 @lru_cache(maxsize=1)

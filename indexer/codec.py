@@ -1,0 +1,38 @@
+"""The index codec: Whoosh's W3 codec with postings of rare terms stored inline.
+
+W3 can store the postings of a term with few documents inside its term-table entry instead of
+writing a separate compressed block for it. That path has a typo in whoosh-reloaded 2.7.5
+(``set_inline`` for ``TermInfo.set_inlined``), so it never runs. The character-gram field makes
+hundreds of thousands of rare terms, and a block per term is the largest single cost of writing
+the index; this subclass fixes the call and turns inlining on.
+
+The codec object is pickled into the index's table of contents, so it must stay importable
+under this name.
+"""
+
+from __future__ import annotations
+
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+
+INLINE_LIMIT = 8
+
+
+class _InliningPostingsWriter(W3PostingsWriter):
+    def finish_postings(self):
+        terminfo = self._terminfo
+        if not self.written() and len(self) < self._inlinelimit:
+            terminfo.add_block(self)
+            terminfo.set_inlined(self._ids, self._weights, self._values)
+            self._terminfo = None
+            return terminfo
+        return super().finish_postings()
+
+
+class NewsearchCodec(W3Codec):
+    def __init__(self, blocklimit=128, compression=3, inlinelimit=INLINE_LIMIT):
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                       compression=self._compression,
+                                       inlinelimit=self._inlinelimit)

@@ -1,0 +1,59 @@
+"""The Whoosh schema: the only place where index field names are defined."""
+
+from __future__ import annotations
+
+from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from indexer.analysis import GramField, chinese_analyzer
+
+# Field names used by the search core (kept here so there is one list of them).
+ID_FIELD = "id"
+WORDS = "content"
+TITLE = "title"
+GRAMS = "grams"
+TITLE_GRAMS = "title_grams"
+CITY = "city"
+DISTRICT = "district"
+YEAR = "year"
+TOPIC = "topic"
+REPORTER = "reporter"
+SORT_DATE = "sort_date"
+SOURCE_VERSION = "source_version"
+
+FACET_FIELDS = (CITY, DISTRICT, YEAR, TOPIC)
+TITLE_BOOST = 3.0
+SCHEMA_VERSION = 1
+
+
+def build_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        source=ID(stored=True),
+        # "<source>\t<sha1>": one term per indexed file version, for incremental updates.
+        source_version=ID(),
+        page=ID(stored=True),
+        position=NUMERIC(stored=True),
+        kind=ID(stored=True),
+        column=STORED(),
+        title=TEXT(analyzer=chinese_analyzer(), stored=True, phrase=True, field_boost=TITLE_BOOST),
+        subtitle=STORED(),
+        content=TEXT(analyzer=chinese_analyzer(), phrase=True),
+        grams=GramField(),
+        title_grams=GramField(),
+        text=STORED(),
+        city=ID(stored=True),
+        cities=KEYWORD(stored=True, commas=True),
+        district=KEYWORD(stored=True, commas=True),
+        topic=KEYWORD(stored=True, commas=True),
+        reporter=KEYWORD(stored=True, commas=True),
+        photographers=STORED(),
+        year=NUMERIC(stored=True, sortable=True),
+        year_inferred=BOOLEAN(stored=True),
+        year_evidence=STORED(),
+        date=STORED(),
+        sort_date=NUMERIC(sortable=True),
+        paper=STORED(),
+        page_label=STORED(),
+        url=STORED(),
+        keywords=STORED(),
+    )

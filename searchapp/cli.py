@@ -1,0 +1,194 @@
+"""The ``newsearch`` command: parse the arguments, call the indexer or the core, print.
+
+Exit status: 0 success; 1 something was skipped or missing (bad input files, no index, unknown
+id); 2 bad usage (bad query, bad option value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from searchapp import settings
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"newsearch: error: {message}", file=sys.stderr)
+    return status
+
+
+def _index_dir(args) -> Path:
+    return Path(args.index_dir) if args.index_dir else settings.default_index_dir()
+
+
+def cmd_index(args) -> int:
+    from indexer.build import IndexBuildError, build_index
+    from indexer.progress import Progress
+
+    paths = [Path(p) for p in args.paths] or [settings.DEFAULT_CORPUS]
+    factory = None if args.quiet else (lambda total, label: Progress(total, label))
+    try:
+        report = build_index(paths, _index_dir(args), rebuild=args.rebuild, workers=args.workers,
+                             progress_factory=factory)
+    except IndexBuildError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the previous index is unchanged", 130)
+    for problem in report.problems:
+        print(f"newsearch: skipped {problem}", file=sys.stderr)
+    if args.json:
+        from searchapp.terminal import dump_json
+        print(dump_json(report.to_dict()))
+    else:
+        print(f"indexed {report.articles_added} articles from {report.files_indexed} files "
+              f"({report.files_unchanged} unchanged, {report.files_removed} removed, "
+              f"{len(report.problems)} problems) in {report.seconds:.1f}s into {_index_dir(args)}")
+    return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+def _open(args):
+    from searchapp.store import IndexMissing, SearchIndex
+
+    try:
+        return SearchIndex(_index_dir(args))
+    except IndexMissing as error:
+        raise SystemExit(_fail(str(error), EXIT_PROBLEMS)) from None
+
+
+def cmd_search(args) -> int:
+    from searchapp.core import search
+    from searchapp.highlight import HtmlFormatter
+    from searchapp.query import QueryError, query_from_args
+    from searchapp.terminal import dump_json, render_result, terminal_formatter
+
+    params = {"q": args.query, "city": args.city, "district": args.district, "year": args.year,
+              "topic": args.topic, "sort": args.sort, "page": str(args.page),
+              "per_page": str(args.per_page)}
+    try:
+        query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
+        if not query.text and query.is_empty:
+            raise QueryError("empty query: type a word to search for")
+    except QueryError as error:
+        return _fail(str(error), EXIT_USAGE)
+    index = _open(args)
+    if args.json:
+        print(dump_json(search(index, query, HtmlFormatter()).to_dict()))
+    else:
+        print(render_result(search(index, query, terminal_formatter()), sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from searchapp.core import get_article
+    from searchapp.highlight import HtmlFormatter
+    from searchapp.terminal import dump_json, render_article, terminal_formatter
+
+    index = _open(args)
+    fmt = HtmlFormatter() if args.json else terminal_formatter()
+    article = get_article(index, args.id, args.query or "", fmt)
+    if article is None:
+        return _fail(f"no article with id {args.id!r} (ids are listed by `newsearch search`)", EXIT_PROBLEMS)
+    print(dump_json(article.to_dict()) if args.json else render_article(article, sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    from searchapp.core import stats
+    from searchapp.terminal import dump_json
+
+    data = stats(_open(args))
+    if args.json:
+        print(dump_json(data))
+        return EXIT_OK
+    print(f"index      {data['index_dir']}")
+    print(f"articles   {data['articles']}")
+    print(f"pages      {data['pages']}")
+    print(f"files      {data['source_files']}")
+    print(f"segments   {data['segments']}")
+    print(f"size       {data['index_bytes'] / 1e6:.1f} MB")
+    for facet, buckets in data["facets"].items():
+        shown = "  ".join(f"{b['value']} {b['count']}" for b in buckets[:12])
+        print(f"{facet:10} {shown}")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from searchapp.web.serve import serve
+
+    return serve(index_dir=_index_dir(args), corpus=Path(args.corpus), host=args.host,
+                 port=args.port, threads=args.threads)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsearch", description="Search a Chinese news archive.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_index(sub):
+        sub.add_argument("--index-dir", help=f"index folder (default: ${settings.INDEX_DIR_ENV} or ./index)")
+        return sub
+
+    index = with_index(commands.add_parser("index", help="index archive files (.txt pages, .jsonl[.gz])"))
+    index.add_argument("paths", nargs="*", help="files or folders (default: the shipped corpus/)")
+    index.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    index.add_argument("--workers", type=_positive, help="writer processes (default: cores)")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.set_defaults(handler=cmd_index)
+
+    search = with_index(commands.add_parser("search", help="search the index"))
+    search.add_argument("query", help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023')
+    search.add_argument("--city", action="append", help="filter (repeat for several)")
+    search.add_argument("--district", action="append", help="filter (repeat for several)")
+    search.add_argument("--year", action="append", help="2021 or 2020..2023 (repeat for several)")
+    search.add_argument("--topic", action="append", help="filter (repeat for several)")
+    search.add_argument("--sort", default="relevance", help="relevance (default) or date")
+    search.add_argument("--page", default="1", help="page number (from 1)")
+    search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE), help="hits per page (at most 100)")
+    search.add_argument("--json", action="store_true", help="print the JSON API's result object")
+    search.set_defaults(handler=cmd_search)
+
+    show = with_index(commands.add_parser("show", help="print one article"))
+    show.add_argument("id")
+    show.add_argument("-q", "--query", help="mark this query's matches")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_show)
+
+    stats = with_index(commands.add_parser("stats", help="counts and size of the index"))
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(handler=cmd_stats)
+
+    serve = with_index(commands.add_parser("serve", help="serve the web page and the JSON API (waitress)"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_positive, default=8000)
+    serve.add_argument("--threads", type=_positive, default=4)
+    serve.add_argument("--corpus", default=str(settings.DEFAULT_CORPUS),
+                       help="archive indexed first when there is no index yet (default: corpus/)")
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The search core: ``search(index, query, formatter) -> SearchResult`` and friends.
+
+No front-end code here (no Flask, no argparse): the web page, the JSON API and the CLI call
+these functions and only render what they return.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from whoosh import query as wq
+from whoosh.sorting import FieldFacet
+
+from indexer import schema
+from searchapp import results
+from searchapp.facets import FACETS, docnums_of, mask_of
+from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
+from searchapp.query import Query, compile_tree, highlight_terms, parse, parse_years
+from searchapp.store import SearchIndex
+
+RELATED_COUNT = 5
+
+
+def _facet_masks(table, query: Query) -> dict[str, int]:
+    """One mask per facet that has a filter (OR of its values)."""
+    masks: dict[str, int] = {}
+    for facet in FACETS:
+        values = query.filters.get(facet, ())
+        if not values:
+            continue
+        if facet == "year":
+            mask = 0
+            for value in values:
+                first, last = parse_years(value)
+                mask |= table.year_range_mask(first, last)
+        else:
+            mask = table.filter_mask(facet, values)
+        masks[facet] = mask
+    if query.year_from is not None or query.year_to is not None:
+        span = table.year_range_mask(query.year_from, query.year_to)
+        masks["year"] = masks["year"] & span if "year" in masks else span
+    return masks
+
+
+def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
+    text = stored.get("text", "")
+    spans = find_spans(text, terms)
+    title = stored.get("title", "")
+    source = stored.get("source", "") if stored.get("kind") != "record" else stored.get("id", "")
+    return results.Hit(
+        id=stored["id"],
+        title=title,
+        source=source,
+        date=stored.get("date", ""),
+        year=stored.get("year"),
+        city=stored.get("city", ""),
+        districts=_split(stored.get("district")),
+        topics=_split(stored.get("topic")),
+        reporters=_split(stored.get("reporter")),
+        score=float(score),
+        snippets=snippets(text, spans, fmt, skip_prefix=title),
+    )
+
+
+def _split(value) -> list[str]:
+    return [v for v in value.split(",") if v] if value else []
+
+
+def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> results.SearchResult:
+    """Ranked hits of one page, total, and facet counts over the whole result set."""
+    started = time.perf_counter()
+    fmt = fmt or HtmlFormatter()
+    searcher = index.searcher()
+    table = index.facet_table(searcher)
+    tree = query.tree
+    main = compile_tree(tree) if tree is not None else wq.Every()
+
+    matched = mask_of(searcher.docs_for_query(main), table.size) & table.live
+    masks = _facet_masks(table, query)
+    final = matched
+    for mask in masks.values():
+        final &= mask
+    total = final.bit_count()
+
+    facets = {}
+    for facet in FACETS:
+        within = matched
+        for other, mask in masks.items():
+            if other != facet:
+                within &= mask
+        facets[facet] = table.buckets(facet, within, query.filters.get(facet, ()))
+
+    hits: list[results.Hit] = []
+    first = (query.page - 1) * query.per_page
+    if first < total:
+        limit = first + query.per_page
+        allowed = set(docnums_of(final)) if masks else None
+        sort = query.sort if tree is not None else "date"
+        if sort == "date":
+            found = searcher.search(main, limit=limit, filter=allowed,
+                                    sortedby=FieldFacet(schema.SORT_DATE, reverse=True))
+        else:
+            found = searcher.search(main, limit=limit, filter=allowed)
+        terms = highlight_terms(tree)
+        for hit in found[first:limit]:
+            hits.append(_hit(hit.fields(), hit.score or 0.0, terms, fmt))
+
+    return results.SearchResult(
+        query=query.text,
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+        took_ms=(time.perf_counter() - started) * 1000,
+        hits=hits,
+        facets=facets,
+        sort=query.sort,
+        filters=dict(query.filters),
+    )
+
+
+def facet_counts(index: SearchIndex, query: Query | None = None) -> dict[str, list[results.FacetBucket]]:
+    """Facet counts for a query, or for the whole archive."""
+    return search(index, (query or Query()).with_changes(page=1, per_page=1)).facets
+
+
+def _docnum(searcher, article_id: str) -> int | None:
+    return searcher.document_number(**{schema.ID_FIELD: article_id})
+
+
+def get_article(index: SearchIndex, article_id: str, query_text: str = "",
+                fmt: Formatter | None = None) -> results.Article | None:
+    """One article, its paragraphs with the matches of ``query_text`` marked."""
+    fmt = fmt or HtmlFormatter()
+    searcher = index.searcher()
+    docnum = _docnum(searcher, article_id)
+    if docnum is None:
+        return None
+    stored = searcher.stored_fields(docnum)
+    terms = []
+    if query_text.strip():
+        try:
+            terms = highlight_terms(parse(query_text))
+        except ValueError:
+            terms = []
+    text = stored.get("text", "")
+    return results.Article(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        subtitle=stored.get("subtitle", ""),
+        text=text,
+        paragraphs=paragraphs(text, find_spans(text, terms), fmt),
+        source=stored.get("source", ""),
+        page=stored.get("page", "") or "",
+        position=stored.get("position", 0),
+        kind=stored.get("kind", ""),
+        column=stored.get("column", ""),
+        date=stored.get("date", ""),
+        year=stored.get("year"),
+        year_inferred=bool(stored.get("year_inferred")),
+        year_evidence=stored.get("year_evidence", ""),
+        city=stored.get("city", "") or "",
+        cities=_split(stored.get("cities")),
+        districts=_split(stored.get("district")),
+        topics=_split(stored.get("topic")),
+        reporters=_split(stored.get("reporter")),
+        photographers=list(stored.get("photographers") or []),
+        keywords=list(stored.get("keywords") or []),
+        paper=stored.get("paper", ""),
+        url=stored.get("url", ""),
+    )
+
+
+def related(index: SearchIndex, article_id: str, count: int = RELATED_COUNT,
+            fmt: Formatter | None = None) -> list[results.Hit]:
+    """Articles sharing the most key terms with this one (more-like-this on its keywords)."""
+    fmt = fmt or HtmlFormatter()
+    searcher = index.searcher()
+    docnum = _docnum(searcher, article_id)
+    if docnum is None:
+        return []
+    keywords = searcher.stored_fields(docnum).get("keywords") or []
+    if not keywords:
+        return []
+    like = wq.Or([wq.Term(schema.WORDS, word) for word in keywords])
+    found = searcher.search(like, limit=count + 1)
+    return [_hit(h.fields(), h.score or 0.0, [], fmt) for h in found if h.docnum != docnum][:count]
+
+
+def page_articles(index: SearchIndex, page_id: str) -> list[dict]:
+    """The articles of one newspaper page, in page order (stored fields)."""
+    searcher = index.searcher()
+    found = searcher.search(wq.Term("page", page_id), limit=None,
+                            sortedby=FieldFacet("position"))
+    return [dict(hit.fields()) for hit in found]
+
+
+def stats(index: SearchIndex) -> dict:
+    searcher = index.searcher()
+    reader = searcher.reader()
+    table = index.facet_table(searcher)
+    pages = sum(1 for _ in reader.lexicon("page"))
+    sources = sum(1 for _ in reader.lexicon("source"))
+    size = sum(f.stat().st_size for f in Path(index.index_dir).iterdir() if f.is_file())
+    everything = table.live
+    return {
+        "index_dir": str(index.index_dir),
+        "articles": searcher.doc_count(),
+        "pages": pages,
+        "source_files": sources,
+        "segments": len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1,
+        "index_bytes": size,
+        "facets": {facet: [b.to_dict() for b in table.buckets(facet, everything)] for facet in FACETS},
+    }

@@ -1,0 +1,110 @@
+"""The result objects every front end renders: small frozen dataclasses with ``to_dict``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FacetBucket:
+    value: str
+    count: int
+    selected: bool = False
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    title: str
+    source: str
+    date: str
+    year: int | None
+    city: str
+    districts: list[str]
+    topics: list[str]
+    reporters: list[str]
+    score: float
+    snippets: list[str]  # formatted by the front end's formatter
+
+    def to_dict(self) -> dict:
+        data = {"id": self.id, "title": self.title, "source": self.source}
+        if self.date:
+            data["date"] = self.date
+        data["year"] = self.year
+        data.update(city=self.city, districts=self.districts, topics=self.topics,
+                    reporters=self.reporters, score=round(self.score, 4), snippets=self.snippets)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[FacetBucket]]
+    sort: str = "relevance"
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": round(self.took_ms, 2),
+            "sort": self.sort,
+            "filters": {k: list(v) for k, v in self.filters.items()},
+            "hits": [hit.to_dict() for hit in self.hits],
+            "facets": {name: [b.to_dict() for b in buckets] for name, buckets in self.facets.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article in full, for ``show`` and the article page."""
+
+    id: str
+    title: str
+    subtitle: str
+    text: str
+    paragraphs: list[str]  # formatted (highlighted) by the front end's formatter
+    source: str
+    page: str
+    position: int
+    kind: str
+    column: str
+    date: str
+    year: int | None
+    year_inferred: bool
+    year_evidence: str
+    city: str
+    cities: list[str]
+    districts: list[str]
+    topics: list[str]
+    reporters: list[str]
+    photographers: list[str]
+    keywords: list[str]
+    paper: str
+    url: str
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "subtitle": self.subtitle, "text": self.text,
+            "paragraphs": self.paragraphs, "source": self.source, "page": self.page,
+            "position": self.position, "kind": self.kind, "column": self.column,
+            "date": self.date, "year": self.year, "year_inferred": self.year_inferred,
+            "year_evidence": self.year_evidence, "city": self.city, "cities": self.cities,
+            "districts": self.districts, "topics": self.topics, "reporters": self.reporters,
+            "photographers": self.photographers, "keywords": self.keywords,
+            "paper": self.paper, "url": self.url,
+        }

@@ -1,0 +1,22 @@
+"""Where things are and the limits every front end applies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+INDEX_DIR_ENV = "NEWSEARCH_INDEX_DIR"
+
+MAX_QUERY_CHARS = 500
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+DEFAULT_PER_PAGE = 10
+SNIPPETS_PER_HIT = 3
+
+
+def default_index_dir() -> Path:
+    """``$NEWSEARCH_INDEX_DIR``, else ``index/`` beside the shipped corpus."""
+    configured = os.environ.get(INDEX_DIR_ENV)
+    return Path(configured) if configured else PROJECT_ROOT / "index"

@@ -1,0 +1,66 @@
+"""Rendering core results for a terminal (colour when stdout is one, plain text otherwise)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from searchapp import results
+from searchapp.highlight import AnsiFormatter, Formatter
+
+DIM = "\x1b[2m"
+BOLD = "\x1b[1m"
+RESET = "\x1b[0m"
+
+
+def terminal_formatter(stream=None) -> Formatter:
+    stream = stream or sys.stdout
+    return AnsiFormatter() if stream.isatty() else Formatter()
+
+
+def _style(text: str, style: str, colour: bool) -> str:
+    return f"{style}{text}{RESET}" if colour else text
+
+
+def meta_line(hit: results.Hit) -> str:
+    parts = [hit.city or "—", "、".join(hit.districts) or "—", hit.date or (str(hit.year) if hit.year else "—")]
+    if hit.topics:
+        parts.append("、".join(hit.topics))
+    return " · ".join(parts)
+
+
+def render_result(result: results.SearchResult, colour: bool) -> str:
+    lines = []
+    shown = f"第 {result.page}/{result.pages} 页" if result.total else "没有结果"
+    lines.append(f"找到 {result.total} 篇文章（{shown}，{result.took_ms:.0f} ms）")
+    first = (result.page - 1) * result.per_page
+    for number, hit in enumerate(result.hits, start=first + 1):
+        lines.append("")
+        lines.append(f"{number:3d}. " + _style(hit.title or hit.id, BOLD, colour) + f"  [{hit.id}]")
+        lines.append("     " + _style(meta_line(hit), DIM, colour))
+        for snippet in hit.snippets:
+            lines.append("     " + snippet)
+    if result.total == 0:
+        lines.append("换个说法试试：去掉筛选条件、用更短的词，或换用繁体/简体。")
+    return "\n".join(lines)
+
+
+def render_article(article: results.Article, colour: bool) -> str:
+    lines = [_style(article.title, BOLD, colour)]
+    if article.subtitle:
+        lines.append(article.subtitle)
+    meta = [article.city or "—", "、".join(article.districts) or "—",
+            article.date or (str(article.year) if article.year else "—")]
+    lines.append(_style(" · ".join(meta), DIM, colour))
+    if article.topics:
+        lines.append(_style("主题：" + "、".join(article.topics), DIM, colour))
+    if article.reporters:
+        lines.append(_style("记者：" + "、".join(article.reporters), DIM, colour))
+    lines.append(_style(f"来源：{article.source}（第 {article.position} 篇）  id: {article.id}", DIM, colour))
+    lines.append("")
+    lines.extend(article.paragraphs)
+    return "\n".join(lines)
+
+
+def dump_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
