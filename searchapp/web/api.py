@@ -1,0 +1,83 @@
+"""The JSON search API: arguments -> core -> ``jsonify(result.to_dict())``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from searchapp import core
+from searchapp.highlight import HtmlFormatter
+from searchapp.query import QueryError, query_from_args
+from searchapp.store import IndexMissing
+from searchapp.web import get_index
+from searchapp.web.openapi import openapi_document
+
+bp = Blueprint("api", __name__)
+
+SEARCH_PARAMS = {"q", "city", "district", "year", "year_from", "year_to", "topic", "sort", "page", "per_page"}
+FACET_PARAMS = SEARCH_PARAMS - {"sort", "page", "per_page"}
+
+
+def error_response(status: int, code: str, message: str, parameter: str | None = None):
+    body = {"code": code, "message": message}
+    if parameter:
+        body["parameter"] = parameter
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(QueryError)
+def bad_parameter(error: QueryError):
+    return error_response(400, "bad_parameter", str(error), error.param)
+
+
+@bp.errorhandler(IndexMissing)
+def no_index(error: IndexMissing):
+    return error_response(503, "index_unavailable", str(error))
+
+
+def _parse(allowed: set[str], require_something: bool):
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}", unknown[0])
+    query = query_from_args(request.args)
+    if require_something and query.is_empty:
+        raise QueryError("q is required (or at least one of city, district, year, topic)", "q")
+    return query
+
+
+@bp.get("/search")
+def search():
+    query = _parse(SEARCH_PARAMS, require_something=True)
+    return jsonify(core.search(get_index(), query, HtmlFormatter()).to_dict())
+
+
+@bp.get("/facets")
+def facets():
+    query = _parse(FACET_PARAMS, require_something=False)
+    buckets = core.facet_counts(get_index(), query)
+    return jsonify({"query": query.text, "facets": {k: [b.to_dict() for b in v] for k, v in buckets.items()}})
+
+
+@bp.get("/articles/<path:article_id>")
+def article(article_id: str):
+    unknown = sorted(set(request.args) - {"q"})
+    if unknown:
+        raise QueryError(f"unknown parameter {unknown[0]!r}; known: q", unknown[0])
+    index = get_index()
+    found = core.get_article(index, article_id, request.args.get("q", ""), HtmlFormatter())
+    if found is None:
+        return error_response(404, "not_found", f"no article with id {article_id!r}")
+    data = found.to_dict()
+    data["related"] = [hit.to_dict() for hit in core.related(index, article_id)]
+    return jsonify(data)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/<path:anything>")
+def unknown_route(anything: str):
+    return error_response(404, "not_found", f"no API route /api/{anything}")

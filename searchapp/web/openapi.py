@@ -1,0 +1,162 @@
+"""The OpenAPI 3 document of the JSON API (``GET /api/openapi.json``).
+
+Tests validate it and check real responses against its schemas, so it cannot drift from what
+the API does.
+"""
+
+from __future__ import annotations
+
+from searchapp import settings
+
+
+def _string_list_param(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "style": "form", "explode": True,
+            "schema": {"type": "array", "items": {"type": "string", "maxLength": 100}}}
+
+
+_FILTER_PARAMS = [
+    {"name": "q", "in": "query", "required": False,
+     "description": "Query: terms (AND), OR, NOT or -, parentheses, \"exact phrase\", "
+                    "field:value (city, district, year, topic, reporter, title).",
+     "schema": {"type": "string", "maxLength": settings.MAX_QUERY_CHARS}},
+    _string_list_param("city", "City filter (short name, e.g. 阜新); repeat for several (OR)."),
+    _string_list_param("district", "District or county filter; repeat for several (OR)."),
+    _string_list_param("year", "Year (2021) or range (2020..2023); repeat for several (OR)."),
+    _string_list_param("topic", "Topic filter; repeat for several (OR)."),
+    {"name": "year_from", "in": "query", "required": False, "description": "First year.",
+     "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}},
+    {"name": "year_to", "in": "query", "required": False, "description": "Last year.",
+     "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}},
+]
+
+_PAGING_PARAMS = [
+    {"name": "sort", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": settings.MAX_PAGE, "default": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": settings.MAX_PER_PAGE,
+                "default": settings.DEFAULT_PER_PAGE}},
+]
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_BUCKETS = {"type": "array", "items": {"$ref": "#/components/schemas/FacetBucket"}}
+
+SCHEMAS = {
+    "FacetBucket": {
+        "type": "object", "required": ["value", "count"], "additionalProperties": False,
+        "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}},
+    },
+    "Facets": {
+        "type": "object", "required": ["city", "district", "year", "topic"], "additionalProperties": False,
+        "properties": {"city": _BUCKETS, "district": _BUCKETS, "year": _BUCKETS, "topic": _BUCKETS},
+    },
+    "Hit": {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "title", "source", "year", "city", "districts", "topics", "reporters",
+                     "score", "snippets"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"},
+            "source": {"type": "string", "description": "page file, or record id for JSON Lines records"},
+            "date": {"type": "string", "description": "ISO date, when known"},
+            "year": {"type": ["integer", "null"]}, "city": {"type": "string"},
+            "districts": _STRINGS, "topics": _STRINGS, "reporters": _STRINGS,
+            "score": {"type": "number"},
+            "snippets": {"type": "array", "items": {"type": "string"},
+                         "description": "HTML: matches in <mark>, everything else escaped"},
+        },
+    },
+    "SearchResult": {
+        "type": "object", "additionalProperties": False,
+        "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "sort", "filters"],
+        "properties": {
+            "query": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+            "took_ms": {"type": "number"}, "sort": {"type": "string", "enum": ["relevance", "date"]},
+            "filters": {"type": "object", "additionalProperties": _STRINGS},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {"$ref": "#/components/schemas/Facets"},
+        },
+    },
+    "Article": {
+        "type": "object",
+        "required": ["id", "title", "subtitle", "text", "paragraphs", "source", "page", "position",
+                     "kind", "column", "date", "year", "year_inferred", "year_evidence", "city",
+                     "cities", "districts", "topics", "reporters", "photographers", "keywords",
+                     "paper", "url", "related"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "subtitle": {"type": "string"},
+            "text": {"type": "string"},
+            "paragraphs": {"type": "array", "items": {"type": "string"},
+                           "description": "HTML paragraphs, the matches of q in <mark>"},
+            "source": {"type": "string"}, "page": {"type": "string"}, "position": {"type": "integer"},
+            "kind": {"type": "string"}, "column": {"type": "string"}, "date": {"type": "string"},
+            "year": {"type": ["integer", "null"]}, "year_inferred": {"type": "boolean"},
+            "year_evidence": {"type": "string"}, "city": {"type": "string"},
+            "cities": _STRINGS, "districts": _STRINGS, "topics": _STRINGS, "reporters": _STRINGS,
+            "photographers": _STRINGS, "keywords": _STRINGS, "paper": {"type": "string"},
+            "url": {"type": "string"},
+            "related": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+        },
+    },
+    "FacetsResult": {
+        "type": "object", "required": ["query", "facets"], "additionalProperties": False,
+        "properties": {"query": {"type": "string"}, "facets": {"$ref": "#/components/schemas/Facets"}},
+    },
+    "Error": {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"], "additionalProperties": False,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                           "parameter": {"type": "string"}},
+        }},
+    },
+}
+
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+_ERRORS = {"400": _json("Error", "A bad parameter; the message and `parameter` say which."),
+           "503": _json("Error", "No index has been built yet.")}
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "newsearch JSON API", "version": "1.0.0",
+                 "description": "Search a Chinese news archive: ranked hits with highlighted "
+                                "snippets and facet counts. Simplified and traditional queries "
+                                "give the same results."},
+        "paths": {
+            "/api/search": {"get": {
+                "summary": "Search articles", "operationId": "search",
+                "parameters": _FILTER_PARAMS + _PAGING_PARAMS,
+                "responses": {"200": _json("SearchResult", "One page of hits and the facets."), **_ERRORS},
+            }},
+            "/api/facets": {"get": {
+                "summary": "Facet counts for a query, or for the whole archive", "operationId": "facets",
+                "parameters": _FILTER_PARAMS,
+                "responses": {"200": _json("FacetsResult", "Facet counts."), **_ERRORS},
+            }},
+            "/api/articles/{id}": {"get": {
+                "summary": "One article in full, with related articles", "operationId": "article",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "q", "in": "query", "required": False, "description": "Mark this query's matches.",
+                     "schema": {"type": "string", "maxLength": settings.MAX_QUERY_CHARS}},
+                ],
+                "responses": {"200": _json("Article", "The article."),
+                              "404": _json("Error", "No article with that id."), **_ERRORS},
+            }},
+            "/api/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3 document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {"schemas": SCHEMAS},
+    }
