@@ -95,7 +95,7 @@ def decode(data: bytes) -> tuple[str, str]:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise DecodeError(
-                f"neither UTF-8 (bad byte at offset {utf8_error.start}) nor GB18030"
+                f"not UTF-8 (bad byte at offset {utf8_error.start}) and not GB18030"
             ) from None
         # GB18030 decodes almost anything; accept it only if it reads as Chinese text.
         non_ascii = sum(1 for char in text if ord(char) > 0x7F)

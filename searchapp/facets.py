@@ -51,8 +51,7 @@ class FacetTable:
     @classmethod
     def from_reader(cls, reader) -> "FacetTable":
         size = reader.doc_count_all()
-        deleted = set(reader.all_deleted_docs()) if reader.has_deletions() else set()
-        live = mask_of((d for d in range(size) if d not in deleted), size)
+        live = mask_of(reader.all_doc_ids(), size)
         values: dict[str, dict[str, int]] = {}
         for facet, fieldname in _FIELDS.items():
             table: dict[str, int] = {}
@@ -69,9 +68,9 @@ class FacetTable:
             # Documents without a year hold the column's default (0 for an absent value).
             for docnum in range(size):
                 year = column[docnum]
-                if year and docnum not in deleted:
+                if year:
                     years.setdefault(str(year), []).append(docnum)
-        values["year"] = {year: mask_of(docs, size) for year, docs in years.items()}
+        values["year"] = {year: mask for year, docs in years.items() if (mask := mask_of(docs, size) & live)}
         return cls(size, live, values)
 
     def filter_mask(self, facet: str, wanted: tuple[str, ...]) -> int:

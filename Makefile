@@ -1,0 +1,43 @@
+# newsearch: `make serve` serves the shipped corpus, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: install install-test serve test bench bench-index bench-search bench-load clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(BIN)/newsearch serve --port $(PORT)
+
+test: install-test
+	bash .ci/ensure-chromium
+	$(BIN)/python -m pytest
+
+bench: bench-index bench-search bench-load
+
+bench-index: install
+	$(BIN)/python bench/index_bench.py
+
+bench-search: install
+	$(BIN)/python bench/search_bench.py
+
+bench-load: install
+	$(BIN)/python bench/load_bench.py
+
+clean:
+	rm -rf $(VENV) index build *.egg-info .pytest_cache bench/results

@@ -1,0 +1,150 @@
+"""Shared fixtures: real indexes built by the real indexer from real text.
+
+- ``corpus_index``: the shipped ``corpus/`` (five Liaoning Daily pages).
+- ``generated_archive`` / ``generated_index``: pages generated from the seeds' paragraphs in
+  several encodings and scripts, plus JSON Lines records and a page holding HTML/script text.
+- ``app`` / ``client``: the Flask app over the generated index; ``corpus_app`` over the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import opencc
+import pytest
+
+from indexer.build import build_index
+from searchapp.store import SearchIndex
+from searchapp.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+XSS_TITLE = '<script>alert("t")</script>标题"><img src=x onerror=alert(1)>'
+XSS_TEXT = '本报讯 测试页面包含<script>alert("x")</script>和"><img src=x onerror=alert(2)>这样的文字。'
+
+
+def seed_paragraphs() -> list[str]:
+    paragraphs = []
+    for path in sorted(CORPUS.glob("*.txt")):
+        for line in path.read_text("utf-8").split("\n"):
+            line = line.strip()
+            if len(line) >= 40:
+                paragraphs.append(line)
+    return paragraphs
+
+
+def make_page(rng: random.Random, paragraphs: list[str], number: int) -> str:
+    """A page shaped like the seeds: headline, byline, lead, body, a sidebar of two items."""
+    body = rng.sample(paragraphs, 6)
+    items = rng.sample(paragraphs, 2)
+    reporter = rng.choice(["侯悦林", "田甜", "李波", "王晓波"])
+    district = rng.choice(["海州区", "细河区", "开原市", "彰武县", "银州区"])
+    lines = [
+        "", "", f"第{number}号测试版面 {district}加快发展", "", f"本报记者 {reporter}", "",
+        f"核心提示 {body[0]}", "", *[p for b in body[1:] for p in (b, "")],
+        "■ 县区扫描 SAOMIAO", "",
+        f"{district} 项目建设提速", "", f"本报讯 {items[0]}", "",
+        "阜新县 民生实事见效", "", f"本报讯 记者{reporter}报道 {items[1]}", "",
+    ]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def generated_archive(tmp_path_factory) -> Path:
+    rng = random.Random(20261122)
+    paragraphs = seed_paragraphs()
+    to_traditional = opencc.OpenCC("s2t")
+    root = tmp_path_factory.mktemp("archive")
+    (root / "pages").mkdir()
+    for number in range(40):
+        text = make_page(rng, paragraphs, number)
+        path = root / "pages" / f"page_{number:03d}.txt"
+        kind = number % 5
+        if kind == 1:
+            path.write_bytes(to_traditional.convert(text).encode("utf-8"))
+        elif kind == 2:
+            path.write_bytes(text.encode("gb18030"))
+        elif kind == 3:
+            path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+        else:
+            path.write_text(text, "utf-8")
+    (root / "pages" / "page_xss.txt").write_text(f"\n{XSS_TITLE}\n\n本报记者 李波\n\n{XSS_TEXT}\n", "utf-8")
+    records = []
+    for number in range(30):
+        records.append({
+            "id": f"rec-{number:03d}", "title": f"记录{number} " + rng.choice(paragraphs)[:12],
+            "text": "\n".join(rng.sample(paragraphs, 3)),
+            "date": f"20{10 + number % 12:02d}-0{1 + number % 9}-1{number % 10}",
+            "city": rng.choice(["沈阳", "大连", ""]),
+        })
+    with open(root / "records.jsonl", "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    (root / "catalog.csv").write_text(
+        "file,date,year,paper,page,city,year_evidence\n"
+        "pages/page_000.txt,2019-05-04,2019,辽宁日报,第3版,铁岭,test catalog\n", "utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def generated_index(generated_archive, tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("generated") / "index"
+    report = build_index([generated_archive], index_dir, workers=1)
+    assert not report.problems, report.problems
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("corpus") / "index"
+    report = build_index([CORPUS], index_dir, workers=1)
+    assert report.articles_added > 5 and not report.problems
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_search(corpus_index) -> SearchIndex:
+    return SearchIndex(corpus_index)
+
+
+@pytest.fixture(scope="session")
+def generated_search(generated_index) -> SearchIndex:
+    return SearchIndex(generated_index)
+
+
+@pytest.fixture(scope="session")
+def app(generated_index):
+    return create_app({"INDEX_DIR": str(generated_index), "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def corpus_app(corpus_index):
+    return create_app({"INDEX_DIR": str(corpus_index), "TESTING": True})
+
+
+@pytest.fixture()
+def corpus_client(corpus_app):
+    return corpus_app.test_client()
+
+
+def run_cli(*args: str, index_dir: Path | None = None, check_env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real ``newsearch`` command in a subprocess."""
+    command = [sys.executable, "-m", "searchapp.cli", *args]
+    if index_dir is not None:
+        command += ["--index-dir", str(index_dir)]
+    env = None
+    if check_env is not None:
+        import os
+        env = {**os.environ, **check_env}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
