@@ -65,10 +65,10 @@ class FacetTable:
         years: dict[str, list[int]] = {}
         if reader.has_column(schema.YEAR):
             column = reader.column_reader(schema.YEAR)
-            # Documents without a year hold the column's default (0 for an absent value).
+            # Documents without a year hold the column's default (the largest int): skip it.
             for docnum in range(size):
                 year = column[docnum]
-                if year:
+                if 1000 <= year <= 9999:
                     years.setdefault(str(year), []).append(docnum)
         values["year"] = {year: mask for year, docs in years.items() if (mask := mask_of(docs, size) & live)}
         return cls(size, live, values)

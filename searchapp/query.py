@@ -134,7 +134,7 @@ def _tokens(raw: str) -> list[_Token]:
             word = text[start:i]
             kind = {"OR": "or", "|": "or", "NOT": "not", "AND": "and"}.get(raw[start:i], "word")
             if kind != "and":
-                tokens.append(_Token(kind, word, start))
+                tokens.append(_Token(kind, word if kind == "word" else raw[start:i], start))
     return tokens
 
 
