@@ -131,12 +131,18 @@ def _clean(value: str) -> str:
 def snippets(text: str, spans: list[Span], fmt: Formatter, count: int = 3,
              width: int = SNIPPET_CHARS, skip_prefix: str = "") -> list[str]:
     """Up to ``count`` fragments of about ``width`` characters around the best matches."""
-    if not spans:
-        body_start = len(skip_prefix) if skip_prefix and text.startswith(skip_prefix) else 0
+    body_start = len(skip_prefix) if skip_prefix and text.startswith(skip_prefix) else 0
+    if body_start and any(s.start >= body_start for s in spans):
+        spans_in_body = [s for s in spans if s.start >= body_start]
+    else:
+        spans_in_body = spans
+    if not spans_in_body:
         lead = _clean(text[body_start:body_start + width * 2])[:width]
         return [fmt.text(lead + ("…" if len(text) - body_start > width else ""))] if lead else []
     scored = []
     for start, end in _sentences(text):
+        if spans_in_body is not spans and end <= body_start:
+            continue  # the title is shown above the snippets already
         inside = [s for s in spans if s.start < end and s.end > start]
         if inside:
             scored.append((-len({s.term for s in inside}), -len(inside), start, end, inside))
