@@ -6,13 +6,17 @@ writing a separate compressed block for it. That path has a typo in whoosh-reloa
 hundreds of thousands of rare terms, and a block per term is the largest single cost of writing
 the index; this subclass fixes the call and turns inlining on.
 
+It also caches the *absence* of a field-length column: Whoosh looks up a document's field
+length for every posting it writes, and for a field without lengths (the gram fields are not
+scored) the stock reader checks the file system each time, one ``stat`` per posting.
+
 The codec object is pickled into the index's table of contents, so it must stay importable
 under this name.
 """
 
 from __future__ import annotations
 
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3PostingsWriter
 
 INLINE_LIMIT = 8
 
@@ -28,6 +32,13 @@ class _InliningPostingsWriter(W3PostingsWriter):
         return super().finish_postings()
 
 
+class _PerDocReader(W3PerDocReader):
+    def _cached_reader(self, fieldname, column):
+        if fieldname not in self._readers:
+            self._readers[fieldname] = super()._cached_reader(fieldname, column)
+        return self._readers[fieldname]
+
+
 class NewsearchCodec(W3Codec):
     def __init__(self, blocklimit=128, compression=3, inlinelimit=INLINE_LIMIT):
         super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
@@ -36,3 +47,6 @@ class NewsearchCodec(W3Codec):
         return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
                                        compression=self._compression,
                                        inlinelimit=self._inlinelimit)
+
+    def per_document_reader(self, storage, segment):
+        return _PerDocReader(storage, segment)

@@ -101,6 +101,8 @@ def to_document(item: Prepared) -> dict:
         schema.WORDS: [word for word, _, _ in item.content.words],
         schema.GRAMS: item.grams_text,
         schema.TITLE_GRAMS: item.title_norm or None,
+        schema.TEXT_COLUMN: item.grams_text.encode("utf-8"),
+        schema.TITLE_COLUMN: item.title_norm.encode("utf-8"),
         "text": a.text,
         schema.CITY: a.city or None,
         "cities": ",".join(a.cities) or None,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from indexer.analysis import GramField, chinese_analyzer
 
@@ -12,6 +13,9 @@ WORDS = "content"
 TITLE = "title"
 GRAMS = "grams"
 TITLE_GRAMS = "title_grams"
+# Normalised text (UTF-8) of the gram fields, per document, for verifying exact matches.
+TEXT_COLUMN = "norm_text"
+TITLE_COLUMN = "norm_title"
 CITY = "city"
 DISTRICT = "district"
 YEAR = "year"
@@ -22,7 +26,7 @@ SOURCE_VERSION = "source_version"
 
 FACET_FIELDS = (CITY, DISTRICT, YEAR, TOPIC)
 TITLE_BOOST = 3.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def build_schema() -> Schema:
@@ -35,11 +39,13 @@ def build_schema() -> Schema:
         position=NUMERIC(stored=True),
         kind=ID(stored=True),
         column=STORED(),
-        title=TEXT(analyzer=chinese_analyzer(), stored=True, phrase=True, field_boost=TITLE_BOOST),
+        title=TEXT(analyzer=chinese_analyzer(), stored=True, phrase=False, field_boost=TITLE_BOOST),
         subtitle=STORED(),
-        content=TEXT(analyzer=chinese_analyzer(), phrase=True),
+        content=TEXT(analyzer=chinese_analyzer(), phrase=False),
         grams=GramField(),
         title_grams=GramField(),
+        norm_text=COLUMN(VarBytesColumn()),
+        norm_title=COLUMN(VarBytesColumn()),
         text=STORED(),
         city=ID(stored=True),
         cities=KEYWORD(stored=True, commas=True),

@@ -6,6 +6,7 @@ these functions and only render what they return.
 
 from __future__ import annotations
 
+import heapq
 import time
 from pathlib import Path
 
@@ -14,33 +15,78 @@ from whoosh.sorting import FieldFacet
 
 from indexer import schema
 from searchapp import results
-from searchapp.facets import FACETS, docnums_of, mask_of
+from searchapp.facets import FACETS
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
-from searchapp.query import Query, compile_tree, highlight_terms, parse, parse_years
+from searchapp.matching import DocSets
+from searchapp.query import (AndNode, NotNode, OrNode, Query, TermNode, highlight_terms, parse,
+                             parse_years, words_of)
 from searchapp.store import SearchIndex
 
 RELATED_COUNT = 5
 
 
-def _facet_masks(table, query: Query) -> dict[str, int]:
-    """One mask per facet that has a filter (OR of its values)."""
-    masks: dict[str, int] = {}
+def _facet_filters(table, query: Query) -> dict[str, frozenset[int]]:
+    """One document set per facet that has a filter (OR of its values)."""
+    filters: dict[str, frozenset[int]] = {}
     for facet in FACETS:
         values = query.filters.get(facet, ())
         if not values:
             continue
         if facet == "year":
-            mask = 0
-            for value in values:
-                first, last = parse_years(value)
-                mask |= table.year_range_mask(first, last)
+            filters[facet] = frozenset().union(*(table.year_range(*parse_years(v)) for v in values))
         else:
-            mask = table.filter_mask(facet, values)
-        masks[facet] = mask
+            filters[facet] = table.filter_set(facet, values)
     if query.year_from is not None or query.year_to is not None:
-        span = table.year_range_mask(query.year_from, query.year_to)
-        masks["year"] = masks["year"] & span if "year" in masks else span
-    return masks
+        span = table.year_range(query.year_from, query.year_to)
+        filters["year"] = filters["year"] & span if "year" in filters else span
+    return filters
+
+
+def _positive_terms(node, negated: bool = False) -> list[TermNode]:
+    if isinstance(node, TermNode):
+        return [] if negated else [node]
+    if isinstance(node, NotNode):
+        return _positive_terms(node.child, not negated)
+    if isinstance(node, (AndNode, OrNode)):
+        return [t for child in node.children for t in _positive_terms(child, negated)]
+    return []
+
+
+def _tiers(docsets: DocSets, terms: list[TermNode], final: frozenset[int]) -> list[frozenset[int]]:
+    """``final`` split by how many query terms occur in a document as exact strings, most first."""
+    exact = [docsets.exact(term.text) for term in terms]
+    if len(exact) == 1:
+        return [final & exact[0], final - exact[0]]
+    counts: dict[int, set[int]] = {}
+    for docnum in final & frozenset().union(*exact):
+        counts.setdefault(sum(docnum in e for e in exact), set()).add(docnum)
+    tiers = [frozenset(counts[c]) for c in sorted(counts, reverse=True)]
+    return tiers + [final - frozenset().union(*exact)]
+
+
+def _ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[int],
+            limit: int) -> tuple[list[int], dict[int, float]]:
+    """The first ``limit`` documents of ``final``: exact-match tiers first, BM25F within a tier
+    (words in the text and in the boosted title), documents no word scores last in a tier."""
+    words = sorted({w for term in terms for w in words_of(term.text)})
+    scoring = wq.Or([wq.Term(field, w) for w in words for field in (schema.WORDS, schema.TITLE)]) if words else None
+    scored_any = frozenset().union(*(docsets.term(f, w) for w in words for f in (schema.WORDS, schema.TITLE)))
+    order: list[int] = []
+    scores: dict[int, float] = {}
+    for tier in _tiers(docsets, terms, final):
+        need = limit - len(order)
+        if need <= 0:
+            break
+        if not tier:
+            continue
+        scorable = tier & scored_any
+        if scoring is not None and scorable:
+            for hit in searcher.search(scoring, filter=set(scorable), limit=need):
+                order.append(hit.docnum)
+                scores[hit.docnum] = hit.score or 0.0
+        if len(order) < limit:
+            order.extend(sorted(tier - scorable)[: limit - len(order)])
+    return order, scores
 
 
 def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
@@ -73,42 +119,40 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
     fmt = fmt or HtmlFormatter()
     searcher = index.searcher()
     table = index.facet_table(searcher)
+    docsets = DocSets(searcher, table.live, table.values["year"])
     tree = query.tree
-    main = compile_tree(tree) if tree is not None else wq.Every()
+    matched = docsets.evaluate(tree) if tree is not None else table.live
 
-    matched = mask_of(searcher.docs_for_query(main), table.size) & table.live
-    masks = _facet_masks(table, query)
+    filters = _facet_filters(table, query)
     final = matched
-    for mask in masks.values():
-        final &= mask
-    total = final.bit_count()
-
+    for docs in filters.values():
+        final = final & docs
     facets = {}
     for facet in FACETS:
         within = matched
-        for other, mask in masks.items():
+        for other, docs in filters.items():
             if other != facet:
-                within &= mask
+                within = within & docs
         facets[facet] = table.buckets(facet, within, query.filters.get(facet, ()))
 
     hits: list[results.Hit] = []
     first = (query.page - 1) * query.per_page
-    if first < total:
+    if first < len(final):
         limit = first + query.per_page
-        allowed = set(docnums_of(final)) if masks else None
-        sort = query.sort if tree is not None else "date"
-        if sort == "date":
-            found = searcher.search(main, limit=limit, filter=allowed,
-                                    sortedby=FieldFacet(schema.SORT_DATE, reverse=True))
+        terms = _positive_terms(tree)
+        if query.sort == "date" or not terms:
+            dates = table.sort_dates
+            order = heapq.nsmallest(limit, final, key=lambda d: (-dates[d], d))
+            scores: dict[int, float] = {}
         else:
-            found = searcher.search(main, limit=limit, filter=allowed)
-        terms = highlight_terms(tree)
-        for hit in found[first:limit]:
-            hits.append(_hit(hit.fields(), hit.score or 0.0, terms, fmt))
+            order, scores = _ranked(searcher, docsets, terms, final, limit)
+        marks = highlight_terms(tree)
+        for docnum in order[first:limit]:
+            hits.append(_hit(searcher.stored_fields(docnum), scores.get(docnum, 0.0), marks, fmt))
 
     return results.SearchResult(
         query=query.text,
-        total=total,
+        total=len(final),
         page=query.page,
         per_page=query.per_page,
         took_ms=(time.perf_counter() - started) * 1000,

@@ -22,11 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Iterable, Mapping
+from typing import Mapping
 
-from whoosh import query as wq
-
-from indexer import schema
 from indexer.analysis import segment
 from indexer.gazetteer import load_gazetteer
 from indexer.normalize import fold, normalize
@@ -35,12 +32,6 @@ from searchapp import settings
 FIELDS = ("city", "district", "year", "topic", "reporter", "title")
 FACET_PARAMS = ("city", "district", "year", "topic")
 SORTS = ("relevance", "date")
-
-# Weights of the parts of an unquoted term: words in the text, the exact string (grams), words
-# in the title (the title field is also boosted in the schema).
-WORDS_BOOST = 1.0
-EXACT_BOOST = 1.5
-TITLE_BOOST = 1.0
 
 
 class QueryError(ValueError):
@@ -435,100 +426,12 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
 
 
 # ---------------------------------------------------------------------------------------------
-# Compilation to Whoosh
-
-
-def _bigrams(text: str) -> list[str]:
-    return [text[i:i + 2] for i in range(len(text) - 1)]
-
-
-def exact_query(fieldname: str, text: str) -> wq.Query:
-    """Documents whose normalised ``fieldname`` text contains ``text`` (a string, any length)."""
-    if len(text) == 1:
-        return wq.Term(fieldname, text)
-    grams = _bigrams(text)
-    if len(grams) == 1:
-        return wq.Term(fieldname, grams[0])
-    return wq.Phrase(fieldname, grams)
+# What the core needs from a tree
 
 
 def words_of(text: str) -> list[str]:
+    """The jieba words of a normalised query string."""
     return [word for word, _, _ in segment(text).words]
-
-
-def _all_words(fieldname: str, words: list[str], boost: float) -> wq.Query | None:
-    if not words:
-        return None
-    if len(words) == 1:
-        return wq.Term(fieldname, words[0], boost=boost)
-    return wq.And([wq.Term(fieldname, w) for w in words], boost=boost)
-
-
-def term_query(node: TermNode) -> wq.Query:
-    exact = exact_query(schema.GRAMS, node.text)
-    if node.exact:
-        return exact
-    exact.boost = EXACT_BOOST
-    words = words_of(node.text)
-    parts = [exact]
-    for part in (_all_words(schema.WORDS, words, WORDS_BOOST), _all_words(schema.TITLE, words, TITLE_BOOST)):
-        if part is not None:
-            parts.append(part)
-    return wq.Or(parts)
-
-
-def filter_query(name: str, value: str) -> wq.Query:
-    if name == "year":
-        first, last = parse_years(value)
-        return wq.NumericRange(schema.YEAR, first, last)
-    if name == "title":
-        return exact_query(schema.TITLE_GRAMS, value)
-    fieldname = {"city": schema.CITY, "district": schema.DISTRICT, "topic": schema.TOPIC,
-                 "reporter": schema.REPORTER}[name]
-    return wq.Term(fieldname, value)
-
-
-def compile_tree(node) -> wq.Query:
-    if isinstance(node, TermNode):
-        return term_query(node)
-    if isinstance(node, FieldNode):
-        return filter_query(node.name, node.value)
-    if isinstance(node, NotNode):
-        return wq.And([wq.Every(), wq.Not(compile_tree(node.child))])
-    if isinstance(node, AndNode):
-        positives = [compile_tree(c) for c in node.children if not isinstance(c, NotNode)]
-        negatives = [compile_tree(c.child) for c in node.children if isinstance(c, NotNode)]
-        if not positives:
-            positives = [wq.Every()]
-        query = positives[0] if len(positives) == 1 else wq.And(positives)
-        for negative in negatives:
-            query = wq.AndNot(query, negative)
-        return query
-    if isinstance(node, OrNode):
-        return wq.Or([compile_tree(c) for c in node.children])
-    raise TypeError(node)
-
-
-def filters_query(query: Query) -> wq.Query | None:
-    """The facet filters of ``query`` (OR within a facet, AND across facets)."""
-    parts = []
-    for facet in FACET_PARAMS:
-        values = query.filters.get(facet, ())
-        if values:
-            alternatives = [filter_query(facet, v) for v in values]
-            parts.append(alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives))
-    if query.year_from is not None or query.year_to is not None:
-        parts.append(wq.NumericRange(schema.YEAR, query.year_from, query.year_to))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-def to_whoosh(query: Query) -> wq.Query:
-    tree = query.tree
-    main = compile_tree(tree) if tree is not None else wq.Every()
-    filters = filters_query(query)
-    return main if filters is None else wq.And([main, filters])
 
 
 def highlight_terms(node) -> list[tuple[str, list[str]]]:
@@ -547,13 +450,3 @@ def highlight_terms(node) -> list[tuple[str, list[str]]]:
     if node is not None:
         walk(node)
     return found
-
-
-def iter_fields(node) -> Iterable[FieldNode]:
-    if isinstance(node, FieldNode):
-        yield node
-    elif isinstance(node, NotNode):
-        yield from iter_fields(node.child)
-    elif isinstance(node, (AndNode, OrNode)):
-        for child in node.children:
-            yield from iter_fields(child)

@@ -52,9 +52,19 @@ def test_char_grams_cover_every_substring():
 
 
 def test_gram_field_fast_path_matches_whoosh_generic_path():
-    field = GramField()
+    from whoosh.formats import Existence
     text = "阜新市 wifi 覆盖，阜新市再出发"
-    fast = sorted(field.index(text))
-    from whoosh.fields import TEXT
-    generic = sorted(TEXT(analyzer=GramTokenizer(), phrase=True).index(text))
+    fast = sorted(GramField().index(text))
+    generic = sorted((w.encode("utf-8"), f, wt, v)
+                     for w, f, wt, v in Existence().word_values(text, GramTokenizer()))
     assert fast == generic
+
+
+def test_jieba_loads_without_warnings_escaping():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-W", "error", "-c",
+                           "from indexer.analysis import segmenter; segmenter()"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr

@@ -1,0 +1,119 @@
+"""Which documents match a query: set algebra over posting lists, exact strings verified.
+
+- A word or gram term is the set of documents in its posting list (read once per search).
+- An exact string (quoted, or the exact part of an unquoted term) is the intersection of the
+  document sets of its rarest bigrams (candidates), each candidate then checked with a plain
+  substring test on the document's normalised text (a column), so the set is exact.
+- AND, OR and NOT are intersection, union and difference; ``NOT x`` alone is "all but x".
+
+Ranking is not done here: ``core`` asks Whoosh to score the matched set with the query's words.
+"""
+
+from __future__ import annotations
+
+from indexer import schema
+from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode, parse_years, words_of
+
+# How many of a string's bigrams to intersect before verifying the candidates.
+BIGRAMS_TO_INTERSECT = 3
+
+
+class DocSets:
+    """Evaluates query trees against one searcher; caches the posting lists it reads."""
+
+    def __init__(self, searcher, live: frozenset[int], years: dict[str, frozenset[int]]):
+        self.reader = searcher.reader()
+        self.live = live
+        self.years = years
+        self._postings: dict[tuple[str, str], frozenset[int]] = {}
+        self._columns: dict[str, object] = {}
+
+    # -- leaves ---------------------------------------------------------------------------------
+
+    def term(self, fieldname: str, text: str) -> frozenset[int]:
+        key = (fieldname, text)
+        found = self._postings.get(key)
+        if found is None:
+            try:
+                found = frozenset(self.reader.postings(fieldname, text).all_ids())
+            except Exception:  # whoosh raises TermNotFound (a KeyError subclass) and others
+                found = frozenset()
+            self._postings[key] = found
+        return found
+
+    def _column(self, name: str):
+        if name not in self._columns:
+            self._columns[name] = self.reader.column_reader(name) if self.reader.has_column(name) else None
+        return self._columns[name]
+
+    def exact(self, text: str, title: bool = False) -> frozenset[int]:
+        """Documents whose normalised text (or title) contains ``text``."""
+        fieldname = schema.TITLE_GRAMS if title else schema.GRAMS
+        if len(text) == 1:
+            return self.term(fieldname, text) & self.live
+        grams = {text[i:i + 2] for i in range(len(text) - 1)}
+        frequency = {gram: self.reader.doc_frequency(fieldname, gram) for gram in grams}
+        if not all(frequency.values()):
+            return frozenset()
+        rarest = sorted(grams, key=frequency.__getitem__)
+        candidates = self.term(fieldname, rarest[0])
+        for gram in rarest[1:BIGRAMS_TO_INTERSECT]:
+            candidates = candidates & self.term(fieldname, gram)
+        candidates = candidates & self.live
+        if len(text) == 2:
+            return candidates  # having the bigram is containing the string
+        column = self._column(schema.TITLE_COLUMN if title else schema.TEXT_COLUMN)
+        needle = text.encode("utf-8")
+        return frozenset(d for d in candidates if needle in column[d])
+
+    def words(self, fieldname: str, text: str) -> frozenset[int]:
+        """Documents holding every jieba word of ``text`` in ``fieldname``."""
+        words = words_of(text)
+        if not words:
+            return frozenset()
+        result = self.term(fieldname, words[0])
+        for word in words[1:]:
+            result = result & self.term(fieldname, word)
+        return result & self.live
+
+    def field(self, node: FieldNode) -> frozenset[int]:
+        if node.name == "year":
+            first, last = parse_years(node.value)
+            return frozenset().union(*(docs for year, docs in self.years.items()
+                                       if (first is None or int(year) >= first)
+                                       and (last is None or int(year) <= last)))
+        if node.name == "title":
+            return self.exact(node.value, title=True)
+        fieldname = {"city": schema.CITY, "district": schema.DISTRICT, "topic": schema.TOPIC,
+                     "reporter": schema.REPORTER}[node.name]
+        return self.term(fieldname, node.value) & self.live
+
+    # -- trees ----------------------------------------------------------------------------------
+
+    def evaluate(self, node) -> frozenset[int]:
+        if isinstance(node, TermNode):
+            exact = self.exact(node.text)
+            if node.exact:
+                return exact
+            return exact | self.words(schema.WORDS, node.text) | self.words(schema.TITLE, node.text)
+        if isinstance(node, FieldNode):
+            return self.field(node)
+        if isinstance(node, NotNode):
+            return self.live - self.evaluate(node.child)
+        if isinstance(node, AndNode):
+            positives = [c for c in node.children if not isinstance(c, NotNode)]
+            negatives = [c.child for c in node.children if isinstance(c, NotNode)]
+            result = self.live
+            for child in positives:
+                result = result & self.evaluate(child)
+                if not result:
+                    return frozenset()
+            for child in negatives:
+                result = result - self.evaluate(child)
+            return result
+        if isinstance(node, OrNode):
+            return frozenset().union(*(self.evaluate(c) for c in node.children))
+        raise TypeError(node)
+
+    def exact_terms(self, terms: list[str]) -> list[frozenset[int]]:
+        return [self.exact(text) for text in terms]
