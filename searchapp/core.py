@@ -64,13 +64,39 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: frozenset[int]) -> li
     return tiers + [final - frozenset().union(*exact)]
 
 
+# A tier this much smaller than the documents its words occur in is scored document by document
+# (skipping through the postings); a larger one through Whoosh's collector over the postings.
+DIRECT_SCORING_RATIO = 0.25
+
+
+def _score_directly(searcher, words: list[str], docs: frozenset[int]) -> list[tuple[float, int]]:
+    """BM25F of ``docs`` for ``words`` in the text and the title, via ``skip_to``."""
+    context = searcher.context()
+    matchers = []
+    for word in words:
+        for field in (schema.WORDS, schema.TITLE):
+            matcher = wq.Term(field, word).matcher(searcher, context)
+            if matcher.is_active():
+                matchers.append(matcher)
+    scored = []
+    for docnum in sorted(docs):
+        score = 0.0
+        for matcher in matchers:
+            if matcher.is_active() and matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                score += matcher.score()
+        scored.append((score, docnum))
+    return scored
+
+
 def _ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[int],
             limit: int) -> tuple[list[int], dict[int, float]]:
     """The first ``limit`` documents of ``final``: exact-match tiers first, BM25F within a tier
     (words in the text and in the boosted title), documents no word scores last in a tier."""
     words = sorted({w for term in terms for w in words_of(term.text)})
-    scoring = wq.Or([wq.Term(field, w) for w in words for field in (schema.WORDS, schema.TITLE)]) if words else None
-    scored_any = frozenset().union(*(docsets.term(f, w) for w in words for f in (schema.WORDS, schema.TITLE)))
+    fields = (schema.WORDS, schema.TITLE)
+    scored_any = frozenset().union(*(docsets.term(f, w) for w in words for f in fields))
     order: list[int] = []
     scores: dict[int, float] = {}
     for tier in _tiers(docsets, terms, final):
@@ -80,8 +106,15 @@ def _ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[
         if not tier:
             continue
         scorable = tier & scored_any
-        if scoring is not None and scorable:
-            for hit in searcher.search(scoring, filter=set(scorable), limit=need):
+        if scorable and len(scorable) <= DIRECT_SCORING_RATIO * len(scored_any):
+            best = heapq.nsmallest(need, _score_directly(searcher, words, scorable),
+                                   key=lambda item: (-item[0], item[1]))
+            for score, docnum in best:
+                order.append(docnum)
+                scores[docnum] = score
+        elif scorable:
+            query = wq.Or([wq.Term(f, w) for w in words for f in fields])
+            for hit in searcher.search(query, filter=set(scorable), limit=need):
                 order.append(hit.docnum)
                 scores[hit.docnum] = hit.score or 0.0
         if len(order) < limit:

@@ -18,6 +18,42 @@ from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode, parse
 BIGRAMS_TO_INTERSECT = 3
 
 
+def _leaf_ids(matcher) -> list[int]:
+    """All document ids of a fresh leaf matcher, read a whole block at a time.
+
+    Whoosh's generic ``all_ids()`` yields one id per Python call through several layers; the
+    W3 leaf matcher decodes each block into an array anyway, so this reads those arrays
+    (``_read_ids``/``_ids``/``_next_block`` of whoosh-reloaded 2.7.5, which is pinned; any other
+    matcher falls back to ``all_ids()``). A deleted-documents filter is dropped: callers
+    intersect with the live documents.
+    """
+    child = getattr(matcher, "child", None)
+    if child is not None and type(matcher).__name__ == "FilterMatcher":
+        matcher = child
+    if not all(hasattr(matcher, name) for name in ("_read_ids", "_next_block", "_ids")):
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        matcher._read_ids()
+        ids.extend(matcher._ids[matcher._i:])
+        matcher._next_block()
+    return ids
+
+
+def posting_ids(reader, fieldname: str, text: str) -> frozenset[int]:
+    """Global document numbers of the postings of ``fieldname:text`` (deleted ones included)."""
+    found: list[int] = []
+    leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+    for leaf, offset in leaves:
+        try:
+            matcher = leaf.postings(fieldname, text)
+        except Exception:  # whoosh's TermNotFound, or a field this segment lacks
+            continue
+        ids = _leaf_ids(matcher)
+        found.extend(ids if not offset else (offset + i for i in ids))
+    return frozenset(found)
+
+
 class DocSets:
     """Evaluates query trees against one searcher; caches the posting lists it reads."""
 
@@ -26,7 +62,13 @@ class DocSets:
         self.live = live
         self.years = years
         self._postings: dict[tuple[str, str], frozenset[int]] = {}
-        self._columns: dict[str, object] = {}
+        self._exact: dict[tuple[str, bool], frozenset[int]] = {}
+        # Column readers are costly to open (they read offset tables): one set per searcher.
+        cache = getattr(searcher, "_newsearch_columns", None)
+        if cache is None:
+            cache = {}
+            setattr(searcher, "_newsearch_columns", cache)
+        self._columns = cache
 
     # -- leaves ---------------------------------------------------------------------------------
 
@@ -34,20 +76,32 @@ class DocSets:
         key = (fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            try:
-                found = frozenset(self.reader.postings(fieldname, text).all_ids())
-            except Exception:  # whoosh raises TermNotFound (a KeyError subclass) and others
-                found = frozenset()
-            self._postings[key] = found
+            found = self._postings[key] = posting_ids(self.reader, fieldname, text)
         return found
 
-    def _column(self, name: str):
+    def _column(self, name: str) -> list[tuple[int, int, object]]:
+        """(first docnum, end docnum, column reader) per segment: no multi-segment wrapper."""
         if name not in self._columns:
-            self._columns[name] = self.reader.column_reader(name) if self.reader.has_column(name) else None
+            leaves = self.reader.leaf_readers() if hasattr(self.reader, "leaf_readers") else [(self.reader, 0)]
+            self._columns[name] = [
+                (offset, offset + leaf.doc_count_all(), leaf.column_reader(name))
+                for leaf, offset in leaves if leaf.has_column(name)]
         return self._columns[name]
+
+    def _verify(self, candidates: frozenset[int], needle: bytes, column_name: str) -> frozenset[int]:
+        found = []
+        for start, end, column in self._column(column_name):
+            found.extend(d for d in candidates if start <= d < end and needle in column[d - start])
+        return frozenset(found)
 
     def exact(self, text: str, title: bool = False) -> frozenset[int]:
         """Documents whose normalised text (or title) contains ``text``."""
+        key = (text, title)
+        if key not in self._exact:
+            self._exact[key] = self._find_exact(text, title)
+        return self._exact[key]
+
+    def _find_exact(self, text: str, title: bool) -> frozenset[int]:
         fieldname = schema.TITLE_GRAMS if title else schema.GRAMS
         if len(text) == 1:
             return self.term(fieldname, text) & self.live
@@ -62,9 +116,8 @@ class DocSets:
         candidates = candidates & self.live
         if len(text) == 2:
             return candidates  # having the bigram is containing the string
-        column = self._column(schema.TITLE_COLUMN if title else schema.TEXT_COLUMN)
-        needle = text.encode("utf-8")
-        return frozenset(d for d in candidates if needle in column[d])
+        return self._verify(candidates, text.encode("utf-8"),
+                            schema.TITLE_COLUMN if title else schema.TEXT_COLUMN)
 
     def words(self, fieldname: str, text: str) -> frozenset[int]:
         """Documents holding every jieba word of ``text`` in ``fieldname``."""

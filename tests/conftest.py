@@ -137,6 +137,13 @@ def corpus_client(corpus_app):
     return corpus_app.test_client()
 
 
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def run_cli(*args: str, index_dir: Path | None = None, check_env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """The real ``newsearch`` command in a subprocess."""

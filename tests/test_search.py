@@ -194,3 +194,15 @@ def test_article_and_related(corpus_search):
 def test_empty_text_with_filters_browses_newest_first(corpus_search):
     result = search(corpus_search, Query(filters={"city": ("铁岭",)}))
     assert result.total == 5 and {h.city for h in result.hits} == {"铁岭"}
+
+
+def test_fast_posting_ids_equal_whoosh_all_ids(generated_search):
+    from searchapp.matching import posting_ids
+    reader = generated_search.searcher().reader()
+    for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("district", "海州区"),
+                            ("grams", "不存在的词"), ("content", "记录")):
+        try:
+            expected = frozenset(reader.postings(fieldname, text).all_ids())
+        except Exception:
+            expected = frozenset()
+        assert posting_ids(reader, fieldname, text) == expected

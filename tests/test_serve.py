@@ -1,23 +1,17 @@
 """`newsearch serve` on a machine with no index: builds one, then serves with waitress."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_builds_the_index_then_serves_under_waitress(tmp_path):
-    port = _free_port()
+    port = free_port()
     index_dir = tmp_path / "index"
     process = subprocess.Popen(
         [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port),
