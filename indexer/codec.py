@@ -10,18 +10,39 @@ It also caches the *absence* of a field-length column: Whoosh looks up a documen
 length for every posting it writes, and for a field without lengths (the gram fields are not
 scored) the stock reader checks the file system each time, one ``stat`` per posting.
 
+Writing postings is the indexer's hot loop (about two postings per character of text), so the
+field writer's loop is a lean copy of Whoosh's ``FieldWriter.add_postings``: the same calls in
+the same order, without per-posting type assertions and without looking up the document's
+field length for fields that are not scored (the stock code looks it up and gets 0).
+
 The codec object is pickled into the index's table of contents, so it must stay importable
 under this name.
 """
 
 from __future__ import annotations
 
-from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PerDocReader, W3PostingsWriter
 
 INLINE_LIMIT = 8
 
 
 class _InliningPostingsWriter(W3PostingsWriter):
+    def add_posting(self, id_, weight, vbytes, length=None):
+        if len(self._ids) >= self._blocklimit:
+            self._write_block()
+        self._ids.append(id_)
+        self._weights.append(weight)
+        if weight > self._maxweight:
+            self._maxweight = weight
+        if vbytes:
+            self._values.append(vbytes)
+        if length:
+            minlength = self._minlength
+            if minlength is None or length < minlength:
+                self._minlength = length
+            if length > self._maxlength:
+                self._maxlength = length
+
     def finish_postings(self):
         terminfo = self._terminfo
         if not self.written() and len(self) < self._inlinelimit:
@@ -30,6 +51,37 @@ class _InliningPostingsWriter(W3PostingsWriter):
             self._terminfo = None
             return terminfo
         return super().finish_postings()
+
+
+class _FieldWriter(W3FieldWriter):
+    def add_postings(self, schema, lengths, items):
+        field_length = lengths.doc_field_length if lengths else None
+        finish_term = self.finish_term
+        lastfn = lasttext = None
+        add = scored = None
+        for fieldname, btext, docnum, weight, value in items:
+            if fieldname != lastfn:
+                if lasttext is not None:
+                    finish_term()
+                if lastfn is not None:
+                    self.finish_field()
+                fieldobj = schema[fieldname]
+                self.start_field(fieldname, fieldobj)
+                add = self._postwriter.add_posting
+                scored = field_length is not None and fieldobj.scorable
+                lastfn, lasttext = fieldname, None
+            if docnum == -1:  # spelling words (unused here)
+                continue
+            if btext != lasttext:
+                if lasttext is not None:
+                    finish_term()
+                self.start_term(btext)
+                lasttext = btext
+            add(docnum, weight, value or b"", field_length(docnum, fieldname) if scored else None)
+        if lasttext is not None:
+            finish_term()
+        if lastfn is not None:
+            self.finish_field()
 
 
 class _PerDocReader(W3PerDocReader):
@@ -50,3 +102,6 @@ class NewsearchCodec(W3Codec):
 
     def per_document_reader(self, storage, segment):
         return _PerDocReader(storage, segment)
+
+    def field_writer(self, storage, segment):
+        return _FieldWriter(self, storage, segment)

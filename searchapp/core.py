@@ -18,8 +18,8 @@ from searchapp import results
 from searchapp.facets import FACETS
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
 from searchapp.matching import DocSets
-from searchapp.query import (AndNode, NotNode, OrNode, Query, TermNode, highlight_terms, parse,
-                             parse_years, words_of)
+from searchapp.query import (Query, TermNode, highlight_terms, parse, parse_years, positive_terms,
+                             words_of)
 from searchapp.store import SearchIndex
 
 RELATED_COUNT = 5
@@ -42,16 +42,6 @@ def _facet_filters(table, query: Query) -> dict[str, frozenset[int]]:
     return filters
 
 
-def _positive_terms(node, negated: bool = False) -> list[TermNode]:
-    if isinstance(node, TermNode):
-        return [] if negated else [node]
-    if isinstance(node, NotNode):
-        return _positive_terms(node.child, not negated)
-    if isinstance(node, (AndNode, OrNode)):
-        return [t for child in node.children for t in _positive_terms(child, negated)]
-    return []
-
-
 def _tiers(docsets: DocSets, terms: list[TermNode], final: frozenset[int]) -> list[frozenset[int]]:
     """``final`` split by how many query terms occur in a document as exact strings, most first."""
     exact = [docsets.exact(term.text) for term in terms]
@@ -64,17 +54,21 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: frozenset[int]) -> li
     return tiers + [final - frozenset().union(*exact)]
 
 
-# A tier this much smaller than the documents its words occur in is scored document by document
-# (skipping through the postings); a larger one through Whoosh's collector over the postings.
-DIRECT_SCORING_RATIO = 0.25
+# A tier of up to this many documents is scored document by document (skipping through the
+# words' postings); a larger one through Whoosh's collector over the postings.
+DIRECT_SCORING_LIMIT = 300
 
 
-def _score_directly(searcher, words: list[str], docs: frozenset[int]) -> list[tuple[float, int]]:
-    """BM25F of ``docs`` for ``words`` in the text and the title, via ``skip_to``."""
+def _score_directly(searcher, docsets: DocSets, words: list[str],
+                    docs: frozenset[int]) -> list[tuple[float, int]]:
+    """BM25F of ``docs`` for ``words`` in the text and the title, via ``skip_to`` (0 for a
+    document none of the words occurs in)."""
     context = searcher.context()
     matchers = []
     for word in words:
         for field in (schema.WORDS, schema.TITLE):
+            if not docsets.frequency(field, word):
+                continue
             matcher = wq.Term(field, word).matcher(searcher, context)
             if matcher.is_active():
                 matchers.append(matcher)
@@ -96,7 +90,6 @@ def _ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[
     (words in the text and in the boosted title), documents no word scores last in a tier."""
     words = sorted({w for term in terms for w in words_of(term.text)})
     fields = (schema.WORDS, schema.TITLE)
-    scored_any = frozenset().union(*(docsets.term(f, w) for w in words for f in fields))
     order: list[int] = []
     scores: dict[int, float] = {}
     for tier in _tiers(docsets, terms, final):
@@ -105,20 +98,23 @@ def _ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[
             break
         if not tier:
             continue
-        scorable = tier & scored_any
-        if scorable and len(scorable) <= DIRECT_SCORING_RATIO * len(scored_any):
-            best = heapq.nsmallest(need, _score_directly(searcher, words, scorable),
+        if len(tier) <= DIRECT_SCORING_LIMIT:
+            best = heapq.nsmallest(need, _score_directly(searcher, docsets, words, tier),
                                    key=lambda item: (-item[0], item[1]))
             for score, docnum in best:
                 order.append(docnum)
-                scores[docnum] = score
-        elif scorable:
+                if score:
+                    scores[docnum] = score
+            continue
+        returned: set[int] = set()
+        if words:
             query = wq.Or([wq.Term(f, w) for w in words for f in fields])
-            for hit in searcher.search(query, filter=set(scorable), limit=need):
+            for hit in searcher.search(query, filter=set(tier), limit=need):
                 order.append(hit.docnum)
+                returned.add(hit.docnum)
                 scores[hit.docnum] = hit.score or 0.0
-        if len(order) < limit:
-            order.extend(sorted(tier - scorable)[: limit - len(order)])
+        if len(returned) < need:  # every scored document of the tier was returned
+            order.extend(sorted(tier - returned)[: need - len(returned)])
     return order, scores
 
 
@@ -172,7 +168,7 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
     first = (query.page - 1) * query.per_page
     if first < len(final):
         limit = first + query.per_page
-        terms = _positive_terms(tree)
+        terms = positive_terms(tree)
         if query.sort == "date" or not terms:
             dates = table.sort_dates
             order = heapq.nsmallest(limit, final, key=lambda d: (-dates[d], d))

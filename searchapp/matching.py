@@ -11,31 +11,38 @@ Ranking is not done here: ``core`` asks Whoosh to score the matched set with the
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 from indexer import schema
 from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode, parse_years, words_of
 
 # How many of a string's bigrams to intersect before verifying the candidates.
 BIGRAMS_TO_INTERSECT = 3
+# Intersecting a set with a posting list this many times longer skips through the list
+# (``skip_to``) instead of reading all of it.
+SKIP_RATIO = 8
 
 
 def _leaf_ids(matcher) -> list[int]:
     """All document ids of a fresh leaf matcher, read a whole block at a time.
 
     Whoosh's generic ``all_ids()`` yields one id per Python call through several layers; the
-    W3 leaf matcher decodes each block into an array anyway, so this reads those arrays
-    (``_read_ids``/``_ids``/``_next_block`` of whoosh-reloaded 2.7.5, which is pinned; any other
-    matcher falls back to ``all_ids()``). A deleted-documents filter is dropped: callers
-    intersect with the live documents.
+    W3 leaf matcher keeps each block's ids as deltas, so this decodes whole blocks with
+    ``itertools.accumulate`` (``_read_data``/``_data``/``_next_block``/``_i`` of whoosh-reloaded
+    2.7.5, which is pinned; any other matcher falls back to ``all_ids()``). A deleted-documents
+    filter is dropped: callers intersect with the live documents.
     """
     child = getattr(matcher, "child", None)
     if child is not None and type(matcher).__name__ == "FilterMatcher":
         matcher = child
-    if not all(hasattr(matcher, name) for name in ("_read_ids", "_next_block", "_ids")):
+    needed = ("_read_data", "_data", "_next_block", "_i", "_byteids")
+    if not all(hasattr(matcher, name) for name in needed) or matcher._byteids or matcher._i:
         return list(matcher.all_ids())
     ids: list[int] = []
     while matcher.is_active():
-        matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i:])
+        if matcher._data is None:
+            matcher._read_data()
+        ids.extend(accumulate(matcher._data[0]))
         matcher._next_block()
     return ids
 
@@ -63,6 +70,7 @@ class DocSets:
         self.years = years
         self._postings: dict[tuple[str, str], frozenset[int]] = {}
         self._exact: dict[tuple[str, bool], frozenset[int]] = {}
+        self._frequencies: dict[tuple[str, str], int] = {}
         # Column readers are costly to open (they read offset tables): one set per searcher.
         cache = getattr(searcher, "_newsearch_columns", None)
         if cache is None:
@@ -78,6 +86,43 @@ class DocSets:
         if found is None:
             found = self._postings[key] = posting_ids(self.reader, fieldname, text)
         return found
+
+    def _leaves(self):
+        return self.reader.leaf_readers() if hasattr(self.reader, "leaf_readers") else [(self.reader, 0)]
+
+    def frequency(self, fieldname: str, text: str) -> int:
+        key = (fieldname, text)
+        if key not in self._frequencies:
+            self._frequencies[key] = self.reader.doc_frequency(fieldname, text)
+        return self._frequencies[key]
+
+    def intersect(self, docs: frozenset[int], fieldname: str, text: str) -> frozenset[int]:
+        """``docs`` ∩ the documents of ``fieldname:text``; skips through a much longer list."""
+        if not docs:
+            return docs
+        if (fieldname, text) in self._postings or self.frequency(fieldname, text) <= SKIP_RATIO * len(docs):
+            return docs & self.term(fieldname, text)
+        found = []
+        ordered = sorted(docs)
+        for leaf, offset in self._leaves():
+            end = offset + leaf.doc_count_all()
+            try:
+                matcher = leaf.postings(fieldname, text)
+            except Exception:  # the term is not in this segment
+                continue
+            for docnum in ordered:
+                if docnum < offset or docnum >= end:
+                    continue
+                if not matcher.is_active():
+                    break
+                local = docnum - offset
+                if matcher.id() < local:
+                    matcher.skip_to(local)
+                    if not matcher.is_active():
+                        break
+                if matcher.id() == local:
+                    found.append(docnum)
+        return frozenset(found)
 
     def _column(self, name: str) -> list[tuple[int, int, object]]:
         """(first docnum, end docnum, column reader) per segment: no multi-segment wrapper."""
@@ -106,13 +151,13 @@ class DocSets:
         if len(text) == 1:
             return self.term(fieldname, text) & self.live
         grams = {text[i:i + 2] for i in range(len(text) - 1)}
-        frequency = {gram: self.reader.doc_frequency(fieldname, gram) for gram in grams}
+        frequency = {gram: self.frequency(fieldname, gram) for gram in grams}
         if not all(frequency.values()):
             return frozenset()
         rarest = sorted(grams, key=frequency.__getitem__)
         candidates = self.term(fieldname, rarest[0])
         for gram in rarest[1:BIGRAMS_TO_INTERSECT]:
-            candidates = candidates & self.term(fieldname, gram)
+            candidates = self.intersect(candidates, fieldname, gram)
         candidates = candidates & self.live
         if len(text) == 2:
             return candidates  # having the bigram is containing the string
@@ -121,12 +166,12 @@ class DocSets:
 
     def words(self, fieldname: str, text: str) -> frozenset[int]:
         """Documents holding every jieba word of ``text`` in ``fieldname``."""
-        words = words_of(text)
+        words = sorted(set(words_of(text)), key=lambda w: self.frequency(fieldname, w))
         if not words:
             return frozenset()
         result = self.term(fieldname, words[0])
         for word in words[1:]:
-            result = result & self.term(fieldname, word)
+            result = self.intersect(result, fieldname, word)
         return result & self.live
 
     def field(self, node: FieldNode) -> frozenset[int]:

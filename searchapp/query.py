@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Mapping
 
 from indexer.analysis import segment
@@ -429,24 +429,28 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
 # What the core needs from a tree
 
 
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(word for word, _, _ in segment(text).words)
+
+
 def words_of(text: str) -> list[str]:
-    """The jieba words of a normalised query string."""
-    return [word for word, _, _ in segment(text).words]
+    """The jieba words of a normalised query string (memoised: a query asks several times)."""
+    return list(_words(text))
+
+
+def positive_terms(node, negated: bool = False) -> list[TermNode]:
+    """The terms of a tree that are not negated (they rank and are highlighted)."""
+    if isinstance(node, TermNode):
+        return [] if negated else [node]
+    if isinstance(node, NotNode):
+        return positive_terms(node.child, not negated)
+    if isinstance(node, (AndNode, OrNode)):
+        return [term for child in node.children for term in positive_terms(child, negated)]
+    return []
 
 
 def highlight_terms(node) -> list[tuple[str, list[str]]]:
-    """(string, its words) for every positive term of the tree, for highlighting."""
-    found: list[tuple[str, list[str]]] = []
-
-    def walk(n, negated=False):
-        if isinstance(n, TermNode) and not negated:
-            found.append((n.text, [] if n.exact else words_of(n.text)))
-        elif isinstance(n, NotNode):
-            walk(n.child, not negated)
-        elif isinstance(n, (AndNode, OrNode)):
-            for child in n.children:
-                walk(child, negated)
-
-    if node is not None:
-        walk(node)
-    return found
+    """(string, its words) for every positive term of the tree: an exact term is marked only
+    whole, an unquoted one by its words where it does not occur whole."""
+    return [(t.text, [] if t.exact else words_of(t.text)) for t in positive_terms(node)]

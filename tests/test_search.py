@@ -206,3 +206,14 @@ def test_fast_posting_ids_equal_whoosh_all_ids(generated_search):
         except Exception:
             expected = frozenset()
         assert posting_ids(reader, fieldname, text) == expected
+
+
+def test_skipping_intersection_equals_set_intersection(generated_search):
+    from searchapp.matching import DocSets
+    searcher = generated_search.searcher()
+    table = generated_search.facet_table(searcher)
+    docsets = DocSets(searcher, table.live, table.values["year"])
+    small = frozenset(sorted(table.live)[::9])
+    for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("grams", "的"), ("grams", "无此词")):
+        fresh = DocSets(searcher, table.live, table.values["year"])
+        assert fresh.intersect(small, fieldname, text) == small & docsets.term(fieldname, text)
