@@ -1,4 +1,4 @@
-"""Load benchmark: `newsearch serve` (waitress) on loopback, 1, 8 and 32 concurrent clients.
+"""Load benchmark: `newsearch serve` (gunicorn) on loopback, 1, 8 and 32 concurrent clients.
 
 Each client is a thread with one keep-alive HTTP connection, sending mixed queries (the search
 benchmark's query set, to /api/search and to the HTML page) for ``--seconds`` per level; the
@@ -58,6 +58,7 @@ def paths_for(queries) -> list[str]:
 def run_level(port: int, paths: list[str], clients: int, seconds: float) -> dict:
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     budget = [MAX_REQUESTS_PER_LEVEL]
@@ -68,6 +69,7 @@ def run_level(port: int, paths: list[str], clients: int, seconds: float) -> dict
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         failed = 0
+        why: dict[str, int] = {}
         while time.monotonic() < stop_at:
             with lock:
                 if budget[0] <= 0:
@@ -81,8 +83,10 @@ def run_level(port: int, paths: list[str], clients: int, seconds: float) -> dict
                 response.read()
                 if response.status != 200:
                     failed += 1
-            except (OSError, http.client.HTTPException):
+                    why[f"HTTP {response.status}"] = why.get(f"HTTP {response.status}", 0) + 1
+            except (OSError, http.client.HTTPException) as error:
                 failed += 1
+                why[type(error).__name__] = why.get(type(error).__name__, 0) + 1
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 continue
@@ -91,6 +95,8 @@ def run_level(port: int, paths: list[str], clients: int, seconds: float) -> dict
         with lock:
             latencies.extend(mine)
             errors += failed
+            for kind, count in why.items():
+                kinds[kind] = kinds.get(kind, 0) + count
 
     started = time.monotonic()
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -104,7 +110,7 @@ def run_level(port: int, paths: list[str], clients: int, seconds: float) -> dict
     def pct(fraction):
         return round(latencies[min(len(latencies) - 1, int(fraction * (len(latencies) - 1)))], 1) if latencies else None
 
-    return {"clients": clients, "requests": len(latencies), "errors": errors,
+    return {"clients": clients, "requests": len(latencies), "errors": errors, "error_kinds": kinds,
             "requests_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
 
@@ -115,7 +121,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", default=str(RESULTS / "cctv-index"))
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server worker")
     parser.add_argument("--levels", default="1,8,32")
     args = parser.parse_args()
     index_dir = Path(args.index_dir)
@@ -139,7 +145,7 @@ def main() -> int:
     print(f"{'clients':>7} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
     for level in levels:
         print(f"{level['clients']:>7} {level['requests']:>9} {level['requests_per_s']:>7} {level['p50_ms']:>7} "
-              f"{level['p95_ms']:>7} {level['p99_ms']:>7} {level['errors']:>6}")
+              f"{level['p95_ms']:>7} {level['p99_ms']:>7} {level['errors']:>6} {level['error_kinds'] or ''}")
     return 0
 
 

@@ -119,7 +119,7 @@ def cmd_serve(args) -> int:
     from searchapp.web.serve import serve
 
     return serve(index_dir=_index_dir(args), corpus=Path(args.corpus), host=args.host,
-                 port=args.port, threads=args.threads)
+                 port=args.port, threads=args.threads, workers=args.workers)
 
 
 def _positive(value: str) -> int:
@@ -170,10 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(handler=cmd_stats)
 
-    serve = with_index(commands.add_parser("serve", help="serve the web page and the JSON API (waitress)"))
+    serve = with_index(commands.add_parser("serve", help="serve the web page and the JSON API (gunicorn)"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_positive, default=8000)
-    serve.add_argument("--threads", type=_positive, default=4)
+    serve.add_argument("--workers", type=_positive, help="worker processes (default: cores, at most 4)")
+    serve.add_argument("--threads", type=_positive, default=4, help="threads per worker")
     serve.add_argument("--corpus", default=str(settings.DEFAULT_CORPUS),
                        help="archive indexed first when there is no index yet (default: corpus/)")
     serve.set_defaults(handler=cmd_serve)

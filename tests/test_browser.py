@@ -1,10 +1,12 @@
-"""A real browser (Debian's chromium through chromium-driver) on the app served by waitress.
+"""A real browser (Debian's chromium through chromium-driver) on `newsearch serve` (gunicorn).
 
 `.ci/run` (and `make test`) install chromium and chromium-driver when they are missing.
 """
 
 import shutil
-import threading
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,14 +26,23 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(app):
-    from waitress.server import create_server
-
-    server = create_server(app, host="127.0.0.1", port=free_port(), threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+def server(generated_index):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), "--index-dir",
+         str(generated_index)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

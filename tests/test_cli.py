@@ -77,3 +77,41 @@ def test_show_prints_one_article(corpus_index):
 def test_index_dir_from_the_environment(corpus_index):
     done = run_cli("search", "细河", check_env={"NEWSEARCH_INDEX_DIR": str(corpus_index)})
     assert done.returncode == 0 and "找到 4 篇文章" in done.stdout
+
+
+def test_matches_are_coloured_on_a_terminal(corpus_index):
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    master, slave = os.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "search", "文明城市",
+                                "--index-dir", str(corpus_index)], cwd=ROOT, stdout=slave,
+                               stderr=subprocess.PIPE)
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(master)
+    text = output.decode("utf-8")
+    assert "\x1b[1;31m文明城市\x1b[0m" in text
+
+
+def test_progress_is_drawn_only_when_enabled():
+    import io
+    from indexer.progress import Progress
+    shown, hidden = io.StringIO(), io.StringIO()
+    for stream, enabled in ((shown, True), (hidden, None)):
+        progress = Progress(100, "indexing", stream=stream, enabled=enabled)
+        progress.advance(50, "half")
+        progress.advance(50, "done")
+        progress.close()
+    assert "indexing [" in shown.getvalue() and "100.0%" in shown.getvalue()
+    assert hidden.getvalue() == ""  # a StringIO is not a terminal

@@ -1,4 +1,4 @@
-"""`newsearch serve` on a machine with no index: builds one, then serves with waitress."""
+"""`newsearch serve` on a machine with no index: builds one, then serves with gunicorn."""
 
 import json
 import subprocess
@@ -10,7 +10,7 @@ from conftest import CORPUS, ROOT, free_port
 
 
 
-def test_serve_builds_the_index_then_serves_under_waitress(tmp_path):
+def test_serve_builds_the_index_then_serves_under_gunicorn(tmp_path):
     port = free_port()
     index_dir = tmp_path / "index"
     process = subprocess.Popen(
@@ -30,7 +30,7 @@ def test_serve_builds_the_index_then_serves_under_waitress(tmp_path):
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.3)
         assert body["total"] == 4
-        assert server == "newsearch" and "Werkzeug" not in server
+        assert server.startswith("gunicorn") and "Werkzeug" not in server
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200 and "新闻档案检索" in response.read().decode()
         assert (index_dir / "newsearch.json").exists()

@@ -1,7 +1,14 @@
-"""``newsearch serve``: build the index on first run, then serve the app under waitress."""
+"""``newsearch serve``: build the index on first run, then serve the app under gunicorn.
+
+gunicorn forks worker processes (one per core by default), each with a few threads: the search
+core is Python, so more than one process is what uses more than one core. The app (with jieba and
+the opened index) is created once in the master before the fork and shared; every worker thread
+opens its own Whoosh searcher after the fork.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,16 +29,40 @@ def ensure_index(index_dir: Path, corpus: Path) -> int:
     return len(report.problems)
 
 
-def serve(index_dir: Path, corpus: Path, host: str = "127.0.0.1", port: int = 8000,
-          threads: int = 4) -> int:
-    import waitress
+def _gunicorn(app, options: dict):
+    from gunicorn.app.base import BaseApplication
 
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    return Server()
+
+
+def serve(index_dir: Path, corpus: Path, host: str = "127.0.0.1", port: int = 8000,
+          threads: int = 4, workers: int | None = None) -> int:
     if not index_exists(index_dir) and not corpus.exists():
         print(f"newsearch: error: no index in {index_dir} and no corpus at {corpus}", file=sys.stderr)
         return 1
     ensure_index(index_dir, corpus)
     app = create_app({"INDEX_DIR": str(index_dir)})
-    print(f"newsearch: serving {index_dir} on http://{host}:{port}/ (waitress, {threads} threads)",
-          file=sys.stderr, flush=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="newsearch")
+    workers = workers or min(os.cpu_count() or 1, 4)
+    print(f"newsearch: serving {index_dir} on http://{host}:{port}/ "
+          f"(gunicorn, {workers} workers x {threads} threads)", file=sys.stderr, flush=True)
+    _gunicorn(app, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "newsearch",
+    }).run()
     return 0
