@@ -24,7 +24,6 @@ REPORTER = "reporter"
 SORT_DATE = "sort_date"
 SOURCE_VERSION = "source_version"
 
-FACET_FIELDS = (CITY, DISTRICT, YEAR, TOPIC)
 TITLE_BOOST = 3.0
 SCHEMA_VERSION = 2
 

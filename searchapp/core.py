@@ -14,7 +14,7 @@ from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
 from indexer import schema
-from searchapp import results
+from searchapp import results, settings
 from searchapp.facets import FACETS
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
 from searchapp.matching import DocSets
@@ -134,7 +134,7 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
         topics=_split(stored.get("topic")),
         reporters=_split(stored.get("reporter")),
         score=float(score),
-        snippets=snippets(text, spans, fmt, skip_prefix=title),
+        snippets=snippets(text, spans, fmt, count=settings.SNIPPETS_PER_HIT, skip_prefix=title),
     )
 
 

@@ -47,16 +47,6 @@ class AnsiFormatter(Formatter):
         return f"{self.START}{value}{self.END}"
 
 
-FORMATTERS = {"html": HtmlFormatter, "ansi": AnsiFormatter, "plain": Formatter}
-
-
-def formatter(name: str) -> Formatter:
-    try:
-        return FORMATTERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown formatter {name!r}; choose one of {', '.join(FORMATTERS)}") from None
-
-
 @dataclass(frozen=True, slots=True)
 class Span:
     start: int  # in the original text
