@@ -72,6 +72,13 @@ class SearchIndex:
                     self._facet_tables = {version: table}
         return table
 
+    def warm_up(self) -> None:
+        """Build the facet table now (not on the first request), then close the searcher used
+        for it: a server that forks after this shares the table, and each worker thread opens
+        its own searcher."""
+        self.facet_table(self.searcher())
+        self.close()
+
     def close(self) -> None:
         searcher = getattr(self._local, "searcher", None)
         if searcher is not None:

@@ -1,7 +1,8 @@
 """The Flask app: ``create_app(config)`` registers the search page and the JSON API.
 
-The index is opened once, when the app is created (which also loads jieba), and shared by the
-requests of every thread (``SearchIndex`` gives each thread its own Whoosh searcher).
+The index is opened once, when the app is created (which also loads jieba and builds the facet
+table), and shared by the requests of every thread (``SearchIndex`` gives each thread its own
+Whoosh searcher).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     try:
-        app.extensions["newsearch"] = SearchIndex(Path(app.config["INDEX_DIR"]))
+        index = SearchIndex(Path(app.config["INDEX_DIR"]))
+        index.warm_up()
+        app.extensions["newsearch"] = index
     except IndexMissing as error:
         app.extensions["newsearch"] = error
 
