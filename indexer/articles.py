@@ -15,7 +15,9 @@ An article starts at:
 
 Each article is a contiguous slice of the page, so the articles of a page, in order, are the
 page. Classification looks at the *normalised* line (traditional pages split the same way);
-the article keeps the original characters.
+the article keeps the original characters. Titles and subtitles, taken from an article's first
+lines, are capped at ``indexer.limits.MAX_TITLE_CHARS`` (a page of one 50 MB line has a title
+of at most 200 characters).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from indexer.limits import cap_title
 from indexer.normalize import HAN, fold, normalize
 from indexer.records import Article, Page
 
@@ -221,9 +224,10 @@ def _article(page: Page, position: int, block: _Block, own: list[Line]) -> Artic
     return Article(
         id=f"{page.page_id}-{position + 1:02d}",
         source=page.source,
+        file=page.file,
         text=page.text[start:end],
-        title=title,
-        subtitle=subtitle,
+        title=cap_title(title),
+        subtitle=cap_title(subtitle),
         kind=block.kind,
         column=block.column,
         page_id=page.page_id,

@@ -20,15 +20,32 @@ from indexer.normalize import normalize_with_offsets
 SNIPPET_CHARS = 130
 _SENTENCE_END = re.compile(r"[。！？!?]+[”」』\"]?|\n+")
 
+# What a terminal would act on rather than print: escape sequences (CSI with its parameters,
+# a terminated OSC/DCS/PM/APC string, other ESC sequences; also in their 8-bit C1 forms) and
+# every other C0 or C1 control character or DEL. A sequence cut short (a slice of the text
+# ending inside one) loses its introducer and leaves the rest as plain text.
+_TERMINAL_CONTROL = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def printable(value: str) -> str:
+    """``value`` safe to write to a terminal: escape sequences and control characters removed,
+    tabs as spaces, line ends ("\\n") kept."""
+    return _TERMINAL_CONTROL.sub("", value).replace("\t", " ")
+
 
 class Formatter:
-    """Plain text: no marks (for pipes and files)."""
+    """Plain text for a terminal, a pipe or a file: no marks, no control characters."""
 
     def text(self, value: str) -> str:
-        return value
+        return printable(value)
 
     def mark(self, value: str) -> str:
-        return value
+        return printable(value)
 
 
 class HtmlFormatter(Formatter):
@@ -40,11 +57,13 @@ class HtmlFormatter(Formatter):
 
 
 class AnsiFormatter(Formatter):
+    """Matches in bold red; the text itself made printable first, so these are the only escapes."""
+
     START = "\x1b[1;31m"
     END = "\x1b[0m"
 
     def mark(self, value: str) -> str:
-        return f"{self.START}{value}{self.END}"
+        return f"{self.START}{printable(value)}{self.END}"
 
 
 @dataclass(frozen=True, slots=True)

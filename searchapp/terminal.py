@@ -1,25 +1,40 @@
-"""Rendering core results for a terminal (colour when stdout is one, plain text otherwise)."""
+"""Rendering core results for a terminal (colour when stdout is one, plain text otherwise).
+
+Indexed text (titles, metadata, ids, snippets, paragraphs) may hold escape sequences and
+control characters; none reaches the terminal. Snippets and paragraphs are made printable by
+the formatter (``terminal_formatter``) before it adds its colours, everything else here.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from searchapp import results
-from searchapp.highlight import AnsiFormatter, Formatter
+from searchapp.highlight import AnsiFormatter, Formatter, printable
 
 DIM = "\x1b[2m"
 BOLD = "\x1b[1m"
 RESET = "\x1b[0m"
 
+# DEL and the C1 controls: JSON allows them raw in strings, and ``ensure_ascii=False`` leaves them.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+
 
 def terminal_formatter(stream=None) -> Formatter:
+    """For the snippets and paragraphs of ``render_result`` and ``render_article``."""
     stream = stream or sys.stdout
     return AnsiFormatter() if stream.isatty() else Formatter()
 
 
+def _line(value: str) -> str:
+    """Indexed text for one line: printable, its line ends as spaces."""
+    return printable(value).replace("\n", " ")
+
+
 def _style(text: str, style: str, colour: bool) -> str:
-    return f"{style}{text}{RESET}" if colour else text
+    return f"{style}{_line(text)}{RESET}" if colour else _line(text)
 
 
 def meta_line(hit: results.Hit) -> str:
@@ -30,13 +45,14 @@ def meta_line(hit: results.Hit) -> str:
 
 
 def render_result(result: results.SearchResult, colour: bool) -> str:
+    """The hits of a result; their snippets made by ``terminal_formatter()``."""
     lines = []
     shown = f"第 {result.page}/{result.pages} 页" if result.total else "没有结果"
     lines.append(f"找到 {result.total} 篇文章（{shown}，{result.took_ms:.0f} ms）")
     first = (result.page - 1) * result.per_page
     for number, hit in enumerate(result.hits, start=first + 1):
         lines.append("")
-        lines.append(f"{number:3d}. " + _style(hit.title or hit.id, BOLD, colour) + f"  [{hit.id}]")
+        lines.append(f"{number:3d}. " + _style(hit.title or hit.id, BOLD, colour) + f"  [{_line(hit.id)}]")
         lines.append("     " + _style(meta_line(hit), DIM, colour))
         for snippet in hit.snippets:
             lines.append("     " + snippet)
@@ -46,9 +62,10 @@ def render_result(result: results.SearchResult, colour: bool) -> str:
 
 
 def render_article(article: results.Article, colour: bool) -> str:
+    """One article; its paragraphs made by ``terminal_formatter()``."""
     lines = [_style(article.title, BOLD, colour)]
     if article.subtitle:
-        lines.append(article.subtitle)
+        lines.append(_line(article.subtitle))
     meta = [article.city or "—", "、".join(article.districts) or "—",
             article.date or (str(article.year) if article.year else "—")]
     lines.append(_style(" · ".join(meta), DIM, colour))
@@ -63,4 +80,7 @@ def render_article(article: results.Article, colour: bool) -> str:
 
 
 def dump_json(data) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    """Indented JSON with readable Chinese; every control character escaped (``json`` escapes
+    C0 itself), so that none reaches a terminal raw."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
