@@ -1,7 +1,9 @@
 """From source files to index documents: the work that runs in the worker processes.
 
 A *task* is one page file or one batch of JSON Lines; ``prepare`` turns it into ``Prepared``
-articles (records with their normalised text and jieba words) and ``Problem``s.
+articles (records with their normalised text and jieba words) and ``Problem``s. An article over
+the limits of ``indexer.limits`` is split (or its title cut) before it is segmented, and each
+such change is reported as a ``Problem`` that skipped nothing.
 ``to_document`` turns a ``Prepared`` article into the keyword arguments of
 ``writer.add_document``.
 """
@@ -13,16 +15,18 @@ from dataclasses import dataclass
 from indexer import schema
 from indexer.analysis import Segmented, segment
 from indexer.articles import split_page
+from indexer.limits import limit_article
 from indexer.metadata import enrich, infer_year
 from indexer.normalize import normalize
 from indexer.records import Article, CatalogEntry, Problem
-from indexer.sources import SourceFile, parse_record, read_page
+from indexer.sources import SourceFile, parse_record, read_page, shown
 
 
 @dataclass(frozen=True, slots=True)
 class PageTask:
     file: SourceFile
     catalog: CatalogEntry | None
+    page_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +56,39 @@ def _prepare_article(article: Article, fingerprint: str,
     return Prepared(article, fingerprint, content, title_words, grams_text, norm_title)
 
 
+def _within_limits(article: Article, where: str, problems: list[Problem],
+                   line: int | None = None) -> list[Article]:
+    """``article`` as one or more articles within the limits; what was changed goes to ``problems``."""
+    parts, warnings = limit_article(article)
+    problems.extend(Problem(where, warning, line, skipped=False) for warning in warnings)
+    return parts
+
+
 def prepare(task: PageTask | RecordsTask) -> tuple[list[Prepared], list[Problem]]:
     if isinstance(task, PageTask):
-        page = read_page(task.file, {task.file.source: task.catalog} if task.catalog else {})
-        if isinstance(page, Problem):
-            return [], [page]
+        page, problems = read_page(task.file, task.catalog, task.page_id)
+        if page is None:
+            return [], problems
         articles = split_page(page)
         # A page has one year: inferred once from the whole page, unless the catalog gives it.
         if page.catalog is None or page.catalog.year is None:
             year, evidence = infer_year(normalize(page.text))
             for article in articles:
                 article.year, article.year_inferred, article.year_evidence = year, year is not None, evidence
-        return [_prepare_article(a, task.file.fingerprint, page.catalog) for a in articles], []
+        where = shown(task.file.path)
+        parts = [part for article in articles for part in _within_limits(article, where, problems)]
+        return [_prepare_article(a, task.file.fingerprint, page.catalog) for a in parts], problems
     prepared: list[Prepared] = []
-    problems: list[Problem] = []
+    problems = []
     for number, line in task.lines:
-        record = parse_record(task.file.source, number, line)
+        record = parse_record(task.file, number, line)
         if record is None:
             continue
         if isinstance(record, Problem):
             problems.append(record)
         else:
-            prepared.append(_prepare_article(record, task.file.fingerprint))
+            parts = _within_limits(record, shown(task.file.path), problems, number)
+            prepared.extend(_prepare_article(part, task.file.fingerprint) for part in parts)
     return prepared, problems
 
 
@@ -90,6 +105,7 @@ def to_document(item: Prepared) -> dict:
     return {
         schema.ID_FIELD: a.id,
         "source": a.source,
+        "file": a.file,
         schema.SOURCE_VERSION: f"{a.source}\t{item.fingerprint}",
         "page": a.page_id or None,
         "position": a.position,

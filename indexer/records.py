@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something in the input that could not be indexed, said with where it is."""
+    """Something wrong in the input, said with where it is: skipped (not indexed), or, when
+    ``skipped`` is false, indexed with a change the reason says (a cut title, a split article)."""
 
     path: str
     reason: str
     line: int | None = None
+    skipped: bool = True
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -35,15 +37,12 @@ class CatalogEntry:
 class Page:
     """One decoded newspaper page file."""
 
-    source: str  # path relative to the archive root, with "/" separators
+    source: str  # the file's absolute path: what the index knows it by
+    file: str  # the file as people see it: its folder's name and its path below it
+    page_id: str
     text: str
     encoding: str
     catalog: CatalogEntry | None = None
-
-    @property
-    def page_id(self) -> str:
-        stem = self.source.rsplit(".", 1)[0]
-        return stem.replace("/", "~")
 
 
 @dataclass(slots=True)
@@ -51,8 +50,9 @@ class Article:
     """The unit of search: one piece of a page, or one JSON Lines record."""
 
     id: str
-    source: str
+    source: str  # absolute path of the file it came from
     text: str  # original text, as displayed
+    file: str = ""  # that file as people see it (folder name / path below it)
     title: str = ""
     subtitle: str = ""
     kind: str = "article"  # main, feature, news, commentary, sidebar, record

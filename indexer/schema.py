@@ -25,13 +25,15 @@ SORT_DATE = "sort_date"
 SOURCE_VERSION = "source_version"
 
 TITLE_BOOST = 3.0
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def build_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
+        # The file's absolute path (what updates and removals go by); ``file`` is how it is shown.
         source=ID(stored=True),
+        file=STORED(),
         # "<source>\t<sha1>": one term per indexed file version, for incremental updates.
         source_version=ID(),
         page=ID(stored=True),

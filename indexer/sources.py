@@ -7,12 +7,15 @@ so that one bad file or line never stops the good ones from being indexed.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +26,10 @@ from indexer.records import Article, CatalogEntry, Page, Problem
 PAGE_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 CATALOG_NAME = "catalog.csv"
+# A page file is read whole, a JSON Lines file a line at a time: these bound the memory they take
+# (a real page is tens of kilobytes; indexing takes about 100 bytes of memory per character).
+MAX_PAGE_BYTES = 16 << 20
+MAX_LINE_BYTES = 16 << 20
 CATALOG_FIELDS = ("file", "date", "year", "paper", "page", "city", "year_evidence")
 
 _HAN_RE = re.compile(f"[{HAN}]")
@@ -34,19 +41,54 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One input file of the archive and its content fingerprint."""
+    """One input file of the archive.
+
+    ``key`` is what the index knows it by: its absolute path, so that files of the same name in
+    different folders never replace each other. ``relative`` is its path below the folder it
+    was found in (``root``), which page ids and the catalog use; ``label`` is what people see
+    (the root folder's name and the relative path).
+    """
 
     path: Path
-    source: str  # relative to the archive root, "/" separated
+    root: str  # absolute path of the folder the file was found in (or given beside)
+    relative: str  # path below ``root``, "/" separated
     fingerprint: str  # sha1 of the bytes
 
     @property
+    def key(self) -> str:
+        return f"{self.root.rstrip('/')}/{self.relative}"
+
+    @property
+    def label(self) -> str:
+        return f"{Path(self.root).name}/{self.relative}" if Path(self.root).name else self.relative
+
+    @property
     def is_jsonl(self) -> bool:
-        return self.source.endswith(JSONL_SUFFIXES)
+        return self.relative.endswith(JSONL_SUFFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one run was given: folders (whose vanished files are removed from the index) and
+    single files, and the folders below them that could not be read (whose indexed files are
+    kept, since nothing can be said about them)."""
+
+    folders: tuple[str, ...]
+    unreadable: tuple[str, ...]
+
+    def owns(self, key: str) -> bool:
+        """Whether the indexed source ``key`` should be removed when it was not found."""
+        inside = lambda folder: key.startswith(folder.rstrip("/") + "/")  # noqa: E731
+        return any(map(inside, self.folders)) and not any(map(inside, self.unreadable))
 
 
 def is_source_name(name: str) -> bool:
     return name.endswith(PAGE_SUFFIXES + JSONL_SUFFIXES)
+
+
+def shown(path: str | Path) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def fingerprint(path: Path) -> str:
@@ -57,72 +99,169 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_sources(paths: list[Path]) -> Iterator[SourceFile | Problem]:
-    """Input files under ``paths`` (files or folders), in a stable order."""
-    for root in paths:
-        if root.is_file():
-            yield SourceFile(root, root.name, fingerprint(root))
-            continue
-        if not root.is_dir():
-            yield Problem(str(root), "no such file or folder")
-            continue
-        for folder, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith(".") or not is_source_name(name):
-                    continue
-                path = Path(folder, name)
-                source = path.relative_to(root).as_posix()
-                yield SourceFile(path, source, fingerprint(path))
+def absolute(path: Path) -> Path:
+    """``path`` made absolute with symbolic links resolved (one spelling per folder)."""
+    return Path(os.path.realpath(path))
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding of a page file: UTF-8 (with or without BOM), else GB18030.
+def _source_file(path: Path, root: Path, relative: str) -> SourceFile | Problem:
+    """A file found under ``root``, or the problem that keeps it out."""
+    where = shown(path)
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return Problem(where, "file name is not valid UTF-8; rename the file")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        target = os.readlink(path) if os.path.islink(path) else "?"
+        return Problem(where, f"broken symbolic link (points to {shown(target)})")
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return Problem(where, "symbolic link loop")
+        return Problem(where, f"cannot read: {error.strerror}")
+    if stat.S_ISDIR(info.st_mode):
+        return Problem(where, "is a folder named like a file (it is not read)")
+    if not stat.S_ISREG(info.st_mode):
+        return Problem(where, "not a regular file")
+    if info.st_size > MAX_PAGE_BYTES and relative.endswith(PAGE_SUFFIXES):
+        return Problem(where, f"page file of {info.st_size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte "
+                              "limit; split it into smaller files")
+    try:
+        return SourceFile(path, str(root), relative, fingerprint(path))
+    except OSError as error:
+        return Problem(where, f"cannot read: {error.strerror}")
+
+
+def find_sources(paths: list[Path]) -> tuple[list[SourceFile | Problem], Scope]:
+    """Input files under ``paths`` (files or folders), in a stable order, and the run's scope.
+
+    A folder is walked (hidden entries and symbolic links to folders are not followed); a
+    file given by name belongs to the folder it is in, so it is the same source whether it is
+    indexed alone or with its folder.
+    """
+    found: list[SourceFile | Problem] = []
+    folders: list[str] = []
+    unreadable: list[str] = []
+    for given in paths:
+        try:
+            str(given).encode("utf-8")
+        except UnicodeEncodeError:
+            found.append(Problem(shown(given), "path is not valid UTF-8"))
+            continue
+        if os.path.isdir(given):
+            root = absolute(given)
+            folders.append(str(root))
+            found.extend(_walk(root, unreadable))
+        elif os.path.lexists(given):
+            if not is_source_name(given.name):
+                found.append(Problem(shown(given), "not an archive file (.txt, .jsonl or .jsonl.gz)"))
+                continue
+            root = absolute(given.parent)
+            found.append(_source_file(given, root, given.name))
+        else:
+            found.append(Problem(shown(given), "no such file or folder"))
+    return found, Scope(tuple(folders), tuple(unreadable))
+
+
+def _walk(root: Path, unreadable: list[str]) -> Iterator[SourceFile | Problem]:
+    problems: list[Problem] = []
+
+    def cannot_read(error: OSError) -> None:
+        folder = error.filename or str(root)
+        unreadable.append(os.path.abspath(folder))
+        problems.append(Problem(shown(folder), f"cannot read folder: {error.strerror}; "
+                                               "its files already in the index are kept"))
+
+    for folder, dirnames, filenames in os.walk(root, onerror=cannot_read):
+        yield from problems
+        problems.clear()
+        named_like_files = {d for d in dirnames if is_source_name(d)}
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in named_like_files)
+        for name in sorted(filenames + list(named_like_files)):
+            if name.startswith(".") or not is_source_name(name):
+                continue
+            path = Path(folder, name)
+            yield _source_file(path, root, path.relative_to(root).as_posix())
+    yield from problems
+
+
+def _looks_chinese(text: str) -> bool:
+    """GB18030 decodes almost any bytes: accept its reading only if it reads as Chinese."""
+    non_ascii = sum(1 for char in text if ord(char) > 0x7F)
+    return not non_ascii or len(_HAN_RE.findall(text)) / non_ascii >= 0.8
+
+
+def decode(data: bytes) -> tuple[str, str, str]:
+    """Text, encoding and a warning ("" if none) of a page file: UTF-8 (with or without BOM),
+    else GB18030; a file whose lines mix the two is read line by line, and the warning names
+    the lines that were not UTF-8.
 
     Raises ``DecodeError`` for binary data and for bytes that are neither.
     """
     if b"\x00" in data:
         raise DecodeError("binary file (contains NUL bytes)")
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as error:
-            raise DecodeError(f"not valid UTF-8 after its BOM (byte {error.start + 3})") from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    data = data[3:] if bom else data
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8", ""
     except UnicodeDecodeError as utf8_error:
+        failure = f"not UTF-8 (bad byte at offset {utf8_error.start})"
+    lines = data.split(b"\n")
+    utf8_lines = [line for line in lines if not line.isascii() and _is_utf8(line)]
+    if not utf8_lines:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise DecodeError(
-                f"not UTF-8 (bad byte at offset {utf8_error.start}) and not GB18030"
-            ) from None
-        # GB18030 decodes almost anything; accept it only if it reads as Chinese text.
-        non_ascii = sum(1 for char in text if ord(char) > 0x7F)
-        han = len(_HAN_RE.findall(text))
-        if non_ascii and han / non_ascii < 0.8:
-            raise DecodeError(
-                f"not UTF-8 (bad byte at offset {utf8_error.start}) and not GB18030 Chinese text"
-            )
-        return text, "gb18030"
+            raise DecodeError(f"{failure} and not GB18030") from None
+        if not _looks_chinese(text):
+            raise DecodeError(f"{failure} and not GB18030 Chinese text")
+        return text, "gb18030", ""
+    decoded, odd = [], []
+    for number, line in enumerate(lines, start=1):
+        if _is_utf8(line):
+            decoded.append(line.decode("utf-8"))
+            continue
+        text = line.decode("gb18030", "replace")
+        if not _looks_chinese(text):
+            raise DecodeError(f"{failure}; line {number} is neither UTF-8 nor GB18030 Chinese text")
+        decoded.append(text)
+        odd.append(number)
+    shown_lines = ", ".join(map(str, odd[:10])) + (" …" if len(odd) > 10 else "")
+    return "\n".join(decoded), "mixed", f"mixed encodings: line {shown_lines} read as GB18030, the rest as UTF-8"
 
 
-def read_page(file: SourceFile, catalog: dict[str, CatalogEntry]) -> Page | Problem:
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_page(file: SourceFile, catalog: CatalogEntry | None, page_id: str) -> tuple[Page | None, list[Problem]]:
+    """A page file decoded (``None`` if it cannot be read) and what was wrong with it."""
+    where = shown(file.path)
     try:
         data = file.path.read_bytes()
     except OSError as error:
-        return Problem(file.source, f"cannot read: {error.strerror}")
+        return None, [Problem(where, f"cannot read: {error.strerror}")]
     if not data.strip():
-        return Problem(file.source, "empty file")
+        return None, [Problem(where, "empty file")]
     try:
-        text, encoding = decode(data)
+        text, encoding, warning = decode(data)
     except DecodeError as error:
-        return Problem(file.source, str(error))
+        return None, [Problem(where, str(error))]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        return Problem(file.source, "empty file")
-    entry = catalog.get(file.source) or catalog.get(file.path.name)
-    return Page(file.source, text, encoding, entry)
+        return None, [Problem(where, "empty file")]
+    warnings = [Problem(where, warning, skipped=False)] if warning else []
+    return Page(file.key, file.label, page_id, text, encoding, catalog), warnings
+
+
+def page_id_of(relative: str) -> str:
+    """The id of the page in a file: its path below the archive folder, without suffix."""
+    return relative.rsplit(".", 1)[0].replace("/", "~")
 
 
 def open_lines(path: Path) -> io.BufferedReader:
@@ -131,15 +270,40 @@ def open_lines(path: Path) -> io.BufferedReader:
     return open(path, "rb")
 
 
-def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[list[tuple[int, bytes]]]:
-    """Numbered raw lines of a JSON Lines file, in batches (workers parse them)."""
+def jsonl_lines(file: SourceFile) -> Iterator[tuple[int, bytes] | Problem]:
+    """Numbered raw lines of a JSON Lines file, and problems: a line over ``MAX_LINE_BYTES``
+    (skipped), a file that cannot be read or a gzip stream that is corrupt or cut short (the
+    lines before it are kept)."""
+    where = shown(file.path)
+    number = 0
+    try:
+        with open_lines(file.path) as handle:
+            while line := handle.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(line) > MAX_LINE_BYTES:
+                    while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                        pass
+                    yield Problem(where, f"line over the {MAX_LINE_BYTES:,}-byte limit", number)
+                    continue
+                yield number, line
+    except (OSError, EOFError, zlib.error) as error:
+        kind = "corrupt or truncated gzip file" if file.path.name.endswith(".gz") else "cannot read"
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        kept = f"; its first {number} lines were read" if number else ""
+        yield Problem(where, f"{kind} ({reason}){kept}", number + 1 if number else None)
+
+
+def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[list[tuple[int, bytes]] | Problem]:
+    """``jsonl_lines`` in batches of lines (problems pass through as they come)."""
     batch: list[tuple[int, bytes]] = []
-    with open_lines(file.path) as handle:
-        for number, line in enumerate(handle, start=1):
-            batch.append((number, line))
-            if len(batch) >= size:
-                yield batch
-                batch = []
+    for item in jsonl_lines(file):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
     if batch:
         yield batch
 
@@ -147,10 +311,11 @@ def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[list[tuple[int,
 _OPTIONAL_STR = ("date", "city", "source", "url", "subtitle")
 
 
-def parse_record(source: str, number: int, line: bytes) -> Article | Problem | None:
+def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Problem | None:
     """One JSON Lines record as an ``Article``; ``None`` for a blank line."""
     if not line.strip():
         return None
+    source = shown(file.path)
     try:
         text = line.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as error:
@@ -161,6 +326,9 @@ def parse_record(source: str, number: int, line: bytes) -> Article | Problem | N
         return Problem(source, f"invalid JSON: {error.msg} (column {error.colno})", number)
     if not isinstance(data, dict):
         return Problem(source, "a line must be a JSON object", number)
+    for key, value in data.items():
+        if isinstance(value, str) and not _is_text(value):
+            return Problem(source, f'"{key}" holds an unpaired surrogate escape (not text)', number)
     for key in ("id", "text"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             return Problem(source, f'missing or empty "{key}" (a string is required)', number)
@@ -179,9 +347,12 @@ def parse_record(source: str, number: int, line: bytes) -> Article | Problem | N
     record_id = data["id"].strip()
     if len(record_id) > 200:
         return Problem(source, '"id" is longer than 200 characters', number)
+    if any(char.isspace() or not char.isprintable() for char in record_id):
+        return Problem(source, '"id" must not contain spaces or control characters', number)
     return Article(
         id=record_id,
-        source=source,
+        source=file.key,
+        file=file.label,
         text=data["text"],
         title=(data.get("title") or "").strip(),
         subtitle=(data.get("subtitle") or "").strip(),
@@ -198,6 +369,14 @@ def parse_record(source: str, number: int, line: bytes) -> Article | Problem | N
     )
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _str_list(value) -> list[str] | None:
     if value is None:
         return []
@@ -209,27 +388,34 @@ def _str_list(value) -> list[str] | None:
 
 
 def load_catalog(root: Path) -> tuple[dict[str, CatalogEntry], list[Problem]]:
-    """``catalog.csv`` beside the pages (columns ``CATALOG_FIELDS``), keyed by file name."""
+    """``catalog.csv`` in the folder ``root`` (columns ``CATALOG_FIELDS``; UTF-8 or GB18030),
+    keyed by the file's path below ``root``."""
     path = root / CATALOG_NAME
-    if not root.is_dir() or not path.is_file():
+    if not path.is_file():
         return {}, []
+    where = shown(path)
+    try:
+        text, _, warning = decode(path.read_bytes())
+    except OSError as error:
+        return {}, [Problem(where, f"cannot read: {error.strerror}; the catalog is not used")]
+    except DecodeError as error:
+        return {}, [Problem(where, f"{error}; the catalog is not used")]
     entries: dict[str, CatalogEntry] = {}
-    problems: list[Problem] = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [name for name in ("file",) if name not in (reader.fieldnames or [])]
-        if missing:
-            return {}, [Problem(str(path), "catalog needs a 'file' column")]
+    problems = [Problem(where, warning, skipped=False)] if warning else []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        if "file" not in (reader.fieldnames or []):
+            return {}, [Problem(where, "catalog needs a 'file' column; the catalog is not used")]
         for row in reader:
             number = reader.line_num
             name = (row.get("file") or "").strip()
             if not name:
-                problems.append(Problem(str(path), "row without a file name", number))
+                problems.append(Problem(where, "row without a file name", number))
                 continue
             year_text = (row.get("year") or "").strip()
             date = (row.get("date") or "").strip()
             if year_text and not year_text.isdigit():
-                problems.append(Problem(str(path), f"year {year_text!r} is not a number", number))
+                problems.append(Problem(where, f"year {year_text!r} is not a number", number))
                 continue
             year = int(year_text) if year_text else (int(date[:4]) if date[:4].isdigit() else None)
             entries[name] = CatalogEntry(
@@ -241,4 +427,12 @@ def load_catalog(root: Path) -> tuple[dict[str, CatalogEntry], list[Problem]]:
                 city=(row.get("city") or "").strip(),
                 year_evidence=(row.get("year_evidence") or "").strip(),
             )
+    except csv.Error as error:
+        problems.append(Problem(where, f"not a valid CSV file ({error}); rows after this are not used",
+                                reader.line_num))
     return entries, problems
+
+
+def catalog_entry(catalog: dict[str, CatalogEntry], file: SourceFile) -> CatalogEntry | None:
+    """The catalog row of ``file``: by its path below the archive folder, else its file name."""
+    return catalog.get(file.relative) or catalog.get(file.path.name)

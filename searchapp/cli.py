@@ -24,29 +24,78 @@ def _index_dir(args) -> Path:
     return Path(args.index_dir) if args.index_dir else settings.default_index_dir()
 
 
-def cmd_index(args) -> int:
-    from indexer.build import IndexBuildError, build_index
-    from indexer.progress import Progress
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so that a run cleans up as it does for Ctrl-C."""
 
-    paths = [Path(p) for p in args.paths] or [settings.DEFAULT_CORPUS]
-    factory = None if args.quiet else (lambda total, label: Progress(total, label))
-    try:
-        report = build_index(paths, _index_dir(args), rebuild=args.rebuild, workers=args.workers,
-                             progress_factory=factory)
-    except IndexBuildError as error:
-        return _fail(str(error), EXIT_USAGE)
-    except KeyboardInterrupt:
-        return _fail("interrupted; the previous index is unchanged", 130)
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _print_report(report, args) -> int:
+    from searchapp.highlight import printable
+
+    for note in report.notes:
+        print(f"newsearch: {printable(note)}", file=sys.stderr)
     for problem in report.problems:
-        print(f"newsearch: skipped {problem}", file=sys.stderr)
+        said = "skipped" if problem.skipped else "warning:"
+        print(f"newsearch: {said} {printable(str(problem))}", file=sys.stderr)
     if args.json:
         from searchapp.terminal import dump_json
         print(dump_json(report.to_dict()))
-    else:
-        print(f"indexed {report.articles_added} articles from {report.files_indexed} files "
-              f"({report.files_unchanged} unchanged, {report.files_removed} removed, "
-              f"{len(report.problems)} problems) in {report.seconds:.1f}s into {_index_dir(args)}")
     return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+def _write_index(args, run) -> int:
+    """Run an index-writing function; errors, Ctrl-C and SIGTERM end it with a message."""
+    import signal
+
+    from indexer.build import IndexBuildError, IndexBusy, WriteFailed
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        report = run()
+    except (IndexBuildError, IndexBusy) as error:
+        return _fail(str(error), EXIT_USAGE if isinstance(error, IndexBuildError) else EXIT_PROBLEMS)
+    except WriteFailed as error:
+        return _fail(str(error), EXIT_PROBLEMS)
+    except (KeyboardInterrupt, Terminated) as interruption:
+        status = 130 if isinstance(interruption, KeyboardInterrupt) else 143
+        return _fail("interrupted; the index is as it was before this run", status)
+    except OSError as error:
+        return _fail(f"{error.filename or ''}: {error.strerror or error}", EXIT_PROBLEMS)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    status = _print_report(report, args)
+    if not args.json:
+        if report.removed:
+            for source in report.removed[:20]:
+                print(f"removed {source}")
+            if len(report.removed) > 20:
+                print(f"removed {len(report.removed) - 20} more sources")
+        print(f"indexed {report.articles_added} articles from {report.files_indexed} files "
+              f"({report.files_unchanged} unchanged, {report.files_removed} removed with "
+              f"{report.articles_removed} articles, {len(report.problems)} problems) "
+              f"in {report.seconds:.1f}s; {_index_dir(args)} holds {report.articles_total} articles")
+    return status
+
+
+def cmd_index(args) -> int:
+    from indexer.build import build_index
+    from indexer.progress import Progress
+
+    if not args.paths and not settings.DEFAULT_CORPUS.is_dir():
+        return _fail("give the files or folders to index", EXIT_USAGE)
+    paths = [Path(p) for p in args.paths] or [settings.DEFAULT_CORPUS]
+    factory = None if args.quiet else (lambda total, label: Progress(total, label))
+    return _write_index(args, lambda: build_index(paths, _index_dir(args), rebuild=args.rebuild,
+                                                  workers=args.workers, progress_factory=factory))
+
+
+def cmd_remove(args) -> int:
+    from indexer.build import remove_sources
+
+    return _write_index(args, lambda: remove_sources([Path(p) for p in args.paths], _index_dir(args)))
 
 
 def _open(args):
@@ -99,11 +148,14 @@ def cmd_stats(args) -> int:
     from searchapp.core import stats
     from searchapp.terminal import dump_json
 
-    data = stats(_open(args))
+    data = stats(_open(args), with_sources=args.sources)
     if args.json:
         print(dump_json(data))
         return EXIT_OK
     print(f"index      {data['index_dir']}")
+    for root in data["roots"]:
+        gone = "" if root["exists"] else "  (folder is gone)"
+        print(f"root       {root['path']}  {root['files']} files, {root['articles']} articles{gone}")
     print(f"articles   {data['articles']}")
     print(f"pages      {data['pages']}")
     print(f"files      {data['source_files']}")
@@ -112,6 +164,8 @@ def cmd_stats(args) -> int:
     for facet, buckets in data["facets"].items():
         shown = "  ".join(f"{b['value']} {b['count']}" for b in buckets[:12])
         print(f"{facet:10} {shown}")
+    for source in data.get("sources", []):
+        print(f"source     {source['path']}  {source['articles']} articles")
     return EXIT_OK
 
 
@@ -132,21 +186,47 @@ def _positive(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    number = _positive(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (1–65535)")
+    return number
+
+
+def _not_text(argv: list[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (bytes the shell passed as they were)."""
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            return argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsearch", description="Search a Chinese news archive.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_index(sub):
-        sub.add_argument("--index-dir", help=f"index folder (default: ${settings.INDEX_DIR_ENV} or ./index)")
+        sub.add_argument("--index-dir", help=f"index folder (default: ${settings.INDEX_DIR_ENV}, "
+                                             "else index/ in the current folder)")
         return sub
 
     index = with_index(commands.add_parser("index", help="index archive files (.txt pages, .jsonl[.gz])"))
-    index.add_argument("paths", nargs="*", help="files or folders (default: the shipped corpus/)")
-    index.add_argument("--rebuild", action="store_true", help="start over instead of updating")
+    index.add_argument("paths", nargs="*", help="files or folders (default: ./corpus). Adds and updates "
+                       "them, leaving other indexed files alone; files gone from a folder given "
+                       "are removed from the index")
+    index.add_argument("--rebuild", action="store_true", help="start over: the index will hold only PATHS")
     index.add_argument("--workers", type=_positive, help="writer processes (default: cores)")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=cmd_index)
+
+    remove = with_index(commands.add_parser(
+        "remove", help="remove indexed files (a file, or every file below a folder) from the index"))
+    remove.add_argument("paths", nargs="+", help="files or folders, as they were indexed (they may be gone)")
+    remove.add_argument("--json", action="store_true", help="print the report as JSON")
+    remove.set_defaults(handler=cmd_remove)
 
     search = with_index(commands.add_parser("search", help="search the index"))
     search.add_argument("query", help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023')
@@ -167,12 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=cmd_show)
 
     stats = with_index(commands.add_parser("stats", help="counts and size of the index"))
+    stats.add_argument("--sources", action="store_true", help="list every indexed file")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(handler=cmd_stats)
 
     serve = with_index(commands.add_parser("serve", help="serve the web page and the JSON API (gunicorn)"))
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_positive, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port, 1–65535 (default: 8000)")
     serve.add_argument("--workers", type=_positive, help="worker processes (default: cores, at most 4)")
     serve.add_argument("--threads", type=_positive, default=4, help="threads per worker")
     serve.add_argument("--corpus", default=str(settings.DEFAULT_CORPUS),
@@ -182,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    bad = _not_text(argv)
+    if bad is not None:
+        return _fail(f"argument {bad!r} is not valid UTF-8 text", EXIT_USAGE)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -14,6 +14,9 @@ from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
 from indexer import schema
+from indexer.build import live_terms
+from indexer.indexdir import read_meta
+from indexer.limits import cap_title
 from searchapp import results, settings
 from searchapp.facets import FACETS
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
@@ -125,7 +128,7 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
     source = stored.get("source", "") if stored.get("kind") != "record" else stored.get("id", "")
     return results.Hit(
         id=stored["id"],
-        title=title,
+        title=cap_title(title),  # indexes built before titles were capped may hold longer ones
         source=source,
         date=stored.get("date", ""),
         year=stored.get("year"),
@@ -219,8 +222,8 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
     text = stored.get("text", "")
     return results.Article(
         id=stored["id"],
-        title=stored.get("title", ""),
-        subtitle=stored.get("subtitle", ""),
+        title=cap_title(stored.get("title", "")),
+        subtitle=cap_title(stored.get("subtitle", "")),
         text=text,
         paragraphs=paragraphs(text, find_spans(text, terms), fmt),
         source=stored.get("source", ""),
@@ -268,20 +271,29 @@ def page_articles(index: SearchIndex, page_id: str) -> list[dict]:
     return [dict(hit.fields()) for hit in found]
 
 
-def stats(index: SearchIndex) -> dict:
+def stats(index: SearchIndex, with_sources: bool = False) -> dict:
+    """Counts and size of the index, its roots (folders indexed) with their files and articles,
+    and with ``with_sources`` each source file with its number of articles."""
     searcher = index.searcher()
     reader = searcher.reader()
     table = index.facet_table(searcher)
-    pages = sum(1 for _ in reader.lexicon("page"))
-    sources = sum(1 for _ in reader.lexicon("source"))
+    sources = live_terms(reader, "source")
+    roots = []
+    for root in read_meta(index.index_dir).get("roots", []):
+        inside = {k: n for k, n in sources.items() if k.startswith(root.rstrip("/") + "/")}
+        roots.append({"path": root, "files": len(inside), "articles": sum(inside.values()),
+                      "exists": Path(root).is_dir()})
     size = sum(f.stat().st_size for f in Path(index.index_dir).iterdir() if f.is_file())
-    everything = table.live
-    return {
+    data = {
         "index_dir": str(index.index_dir),
         "articles": searcher.doc_count(),
-        "pages": pages,
-        "source_files": sources,
+        "pages": len(live_terms(reader, "page")),
+        "source_files": len(sources),
         "segments": len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1,
         "index_bytes": size,
-        "facets": {facet: [b.to_dict() for b in table.buckets(facet, everything)] for facet in FACETS},
+        "roots": roots,
+        "facets": {facet: [b.to_dict() for b in table.buckets(facet, table.live)] for facet in FACETS},
     }
+    if with_sources:
+        data["sources"] = [{"path": k, "articles": n} for k, n in sorted(sources.items())]
+    return data

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+# Relative to the current folder, so that an installed newsearch (whose code lives in
+# site-packages) keeps its index where its user works; `make serve` runs in the project.
+DEFAULT_CORPUS = Path("corpus")
 INDEX_DIR_ENV = "NEWSEARCH_INDEX_DIR"
 
 MAX_QUERY_CHARS = 500
@@ -17,6 +18,6 @@ SNIPPETS_PER_HIT = 3
 
 
 def default_index_dir() -> Path:
-    """``$NEWSEARCH_INDEX_DIR``, else ``index/`` beside the shipped corpus."""
+    """``$NEWSEARCH_INDEX_DIR``, else ``index/`` in the current folder."""
     configured = os.environ.get(INDEX_DIR_ENV)
-    return Path(configured) if configured else PROJECT_ROOT / "index"
+    return Path(configured) if configured else Path("index")

@@ -1,17 +1,25 @@
 """Opening the index for searching: one ``SearchIndex`` per process, a searcher per thread.
 
-Whoosh searchers read through shared file handles, so each thread gets its own; all of them
-are refreshed when a new index version is committed. The facet table is built once per version
-and shared (it is read-only).
+Whoosh searchers read through shared file handles, so each thread gets its own. Every
+``REFRESH_SECONDS`` a thread looks whether the index has moved on: a new generation (an update
+or a rebuild), or a new folder in its place (a first build renamed in, or one made by hand);
+then it opens a searcher on what is there now. Opening can race the indexer's clean-up of the
+files of the generation before; such a failure is retried on the next look, and meanwhile the
+old searcher (whose files stay readable while open) keeps answering. The facet table is built
+once per version and shared (it is read-only).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.index import EmptyIndexError
+
+from indexer.indexdir import exists as index_exists
 
 from indexer.analysis import segmenter
 from indexer.normalize import fold_table
@@ -19,6 +27,15 @@ from searchapp.facets import FacetTable
 from searchapp.ranking import weighting
 
 REFRESH_SECONDS = 1.0
+OPEN_ATTEMPTS = 5
+
+
+def _folder_id(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 class IndexMissing(Exception):
@@ -35,8 +52,9 @@ class IndexMissing(Exception):
 class SearchIndex:
     def __init__(self, index_dir: Path, ranking: str = "bm25f"):
         self.index_dir = Path(index_dir)
-        if not (self.index_dir.is_dir() and whoosh_index.exists_in(str(self.index_dir))):
+        if not index_exists(self.index_dir):
             raise IndexMissing(self.index_dir)
+        self._folder = _folder_id(self.index_dir)
         self.ix = whoosh_index.open_dir(str(self.index_dir))
         self.weighting = weighting(ranking)
         self._local = threading.local()
@@ -51,14 +69,41 @@ class SearchIndex:
         searcher = getattr(local, "searcher", None)
         now = time.monotonic()
         if searcher is None:
-            local.searcher = searcher = self.ix.searcher(weighting=self.weighting)
+            local.ix = self._current_ix()
+            local.searcher = searcher = self._open_searcher(local.ix)
             local.checked = now
         elif now - local.checked > REFRESH_SECONDS:
             local.checked = now
-            if not searcher.up_to_date():
-                fresh = searcher.refresh()
-                local.searcher = searcher = fresh
+            try:
+                ix = self._current_ix()
+                if local.ix is not ix or not searcher.up_to_date():
+                    local.searcher = ix.searcher(weighting=self.weighting)
+                    local.ix = ix
+                    searcher.close()
+                    searcher = local.searcher
+            except (OSError, EmptyIndexError):
+                pass  # caught mid-swap: keep answering from the old searcher, look again soon
         return searcher
+
+    def _open_searcher(self, ix):
+        """A searcher on ``ix`` as it is now, retried while a commit is cleaning up."""
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                return ix.searcher(weighting=self.weighting)
+            except (OSError, EmptyIndexError):
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)  # back off while the indexer finishes renaming and deleting
+
+    def _current_ix(self):
+        """The index in ``index_dir``, reopened when the folder there is a new one."""
+        folder = _folder_id(self.index_dir)
+        if folder != self._folder and folder is not None and index_exists(self.index_dir):
+            with self._lock:
+                if folder != self._folder:
+                    self.ix = whoosh_index.open_dir(str(self.index_dir))
+                    self._folder = folder
+        return self.ix
 
     def facet_table(self, searcher) -> FacetTable:
         reader = searcher.reader()
@@ -89,5 +134,6 @@ class SearchIndex:
 def index_version(reader) -> tuple:
     """Identifies what a reader sees: its segments and their deletions."""
     leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else []
-    return tuple((leaf.segment().segment_id(), leaf.segment().deleted_count())
-                 for leaf, _ in leaves if hasattr(leaf, "segment"))
+    segments = [leaf.segment() for leaf, _ in leaves if hasattr(leaf, "segment")]
+    return tuple((segment.segment_id(), segment.deleted_count()) for segment in segments
+                 if segment is not None)

@@ -4,13 +4,14 @@ import pytest
 
 from indexer.articles import byline_names, photo_credit, split_page
 from indexer.records import Page
+from indexer.sources import page_id_of
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def _split(name):
     text = (CORPUS / name).read_text("utf-8")
-    return text, split_page(Page(name, text, "utf-8"))
+    return text, split_page(Page(f"/archive/{name}", f"archive/{name}", page_id_of(name), text, "utf-8"))
 
 
 def test_articles_partition_the_page():

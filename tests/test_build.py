@@ -48,7 +48,7 @@ def test_incremental_update_changes_only_what_changed(tmp_path):
     with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
         assert searcher.doc_count() == 26 - 3
     assert set(indexed_versions(whoosh_index.open_dir(str(index_dir)))) == {
-        p.name for p in archive.glob("*.txt")}
+        str(p.resolve()) for p in archive.glob("*.txt")}
 
 
 def test_rebuild_starts_over(tmp_path):
@@ -57,7 +57,10 @@ def test_rebuild_starts_over(tmp_path):
     build_index([archive], index_dir, workers=1)
     report = build_index([archive], index_dir, rebuild=True, workers=1)
     assert report.files_indexed == 5 and report.articles_added == 26
-    assert not list(tmp_path.glob(".index.*"))  # no leftovers of the swap
+    assert not list(tmp_path.glob(".index.building-*"))  # no leftovers
+    assert sorted(p.name for p in index_dir.iterdir() if not p.name.startswith("MAIN_")) == [
+        "_MAIN_2.toc", "newsearch.2.json"]  # one generation: the old one's files are gone
+    assert len(list(index_dir.glob("MAIN_*.seg"))) == 1
 
 
 def test_catalog_overrides_inferred_year(generated_search):

@@ -33,7 +33,7 @@ def test_serve_builds_the_index_then_serves_under_gunicorn(tmp_path):
         assert server.startswith("gunicorn") and "Werkzeug" not in server
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200 and "新闻档案检索" in response.read().decode()
-        assert (index_dir / "newsearch.json").exists()
+        assert list(index_dir.glob("newsearch.*.json"))
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -3,7 +3,7 @@ import gzip
 import pytest
 
 from indexer.records import Problem
-from indexer.sources import SourceFile, decode, DecodeError, jsonl_batches, parse_record, read_page, fingerprint
+from indexer.sources import SourceFile, decode, DecodeError, jsonl_lines, parse_record, read_page, fingerprint
 
 TEXT = "铁岭市明晰目标细化措施再出发\n\n本报记者 李波\n\n全面振兴新突破三年行动启动实施以来，铁岭市工业生产持续提速。\n"
 
@@ -11,7 +11,12 @@ TEXT = "铁岭市明晰目标细化措施再出发\n\n本报记者 李波\n\n全
 def _file(tmp_path, name, data: bytes) -> SourceFile:
     path = tmp_path / name
     path.write_bytes(data)
-    return SourceFile(path, name, fingerprint(path))
+    return SourceFile(path, str(tmp_path), name, fingerprint(path))
+
+
+def _read(file: SourceFile):
+    page, problems = read_page(file, None, "p")
+    return page or problems[0]
 
 
 @pytest.mark.parametrize("encoded, encoding", [
@@ -21,13 +26,13 @@ def _file(tmp_path, name, data: bytes) -> SourceFile:
     (TEXT.encode("gbk"), "gb18030"),
 ])
 def test_encodings(tmp_path, encoded, encoding):
-    page = read_page(_file(tmp_path, "p.txt", encoded), {})
+    page = _read(_file(tmp_path, "p.txt", encoded))
     assert page.encoding == encoding
     assert page.text == TEXT
 
 
 def test_crlf_line_ends_become_newlines(tmp_path):
-    page = read_page(_file(tmp_path, "p.txt", TEXT.replace("\n", "\r\n").encode("utf-8")), {})
+    page = _read(_file(tmp_path, "p.txt", TEXT.replace("\n", "\r\n").encode("utf-8")))
     assert "\r" not in page.text and page.text == TEXT
 
 
@@ -38,9 +43,9 @@ def test_crlf_line_ends_become_newlines(tmp_path):
     (bytes(range(0x80, 0x100)) * 4, "not UTF-8"),
 ])
 def test_bad_files_are_problems_not_crashes(tmp_path, data, reason):
-    result = read_page(_file(tmp_path, "bad.txt", data), {})
+    result = _read(_file(tmp_path, "bad.txt", data))
     assert isinstance(result, Problem)
-    assert reason in result.reason and result.path == "bad.txt"
+    assert reason in result.reason and result.path == str(tmp_path / "bad.txt")
 
 
 def test_decode_rejects_latin1_text_that_gb18030_would_accept():
@@ -62,8 +67,8 @@ def test_jsonl_records_and_bad_lines(tmp_path):
     path = tmp_path / "r.jsonl.gz"
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
-    file = SourceFile(path, "r.jsonl.gz", fingerprint(path))
-    results = [parse_record(file.source, n, line) for batch in jsonl_batches(file, size=3) for n, line in batch]
+    file = SourceFile(path, str(tmp_path), "r.jsonl.gz", fingerprint(path))
+    results = [parse_record(file, n, line) for n, line in jsonl_lines(file)]
     good = [r for r in results if r is not None and not isinstance(r, Problem)]
     bad = [r for r in results if isinstance(r, Problem)]
     assert [a.id for a in good] == ["a1", "a2"]
@@ -72,4 +77,5 @@ def test_jsonl_records_and_bad_lines(tmp_path):
         (4, "invalid JSON"), (5, "a line must be a JSON object"), (6, 'missing or empty "text" (a string is required)'),
         (7, '"date" must look like YYYY, YYYY-MM or YYYY-MM-DD, not \'yesterday\''),
         (8, '"district" and "topic" must be a string or a list of strings')]
-    assert all(p.path == "r.jsonl.gz" for p in bad)
+    assert all(p.path == str(path) for p in bad)
+    assert good[0].source == str(path) and good[0].file == f"{tmp_path.name}/r.jsonl.gz"

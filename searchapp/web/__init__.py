@@ -7,13 +7,14 @@ Whoosh searcher).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchapp import settings
-from searchapp.store import IndexMissing, SearchIndex
+from searchapp.store import REFRESH_SECONDS, IndexMissing, SearchIndex
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -68,8 +69,18 @@ def _code(status: int | None) -> str:
 
 
 def get_index() -> SearchIndex:
-    """The app's index; raises ``IndexMissing`` when there was none at start-up."""
-    index = current_app.extensions["newsearch"]
+    """The app's index; raises ``IndexMissing`` while there is none (looked for again at most
+    every ``REFRESH_SECONDS``, so an index built after the server started is served)."""
+    extensions = current_app.extensions
+    index = extensions["newsearch"]
     if isinstance(index, IndexMissing):
-        raise index
+        now = time.monotonic()
+        if now - extensions.get("newsearch_looked", 0.0) < REFRESH_SECONDS:
+            raise index
+        extensions["newsearch_looked"] = now
+        try:
+            extensions["newsearch"] = index = SearchIndex(Path(current_app.config["INDEX_DIR"]))
+        except IndexMissing as error:
+            extensions["newsearch"] = error
+            raise error from None
     return index
