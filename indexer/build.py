@@ -223,16 +223,17 @@ class _Holders:
         self.added: dict[tuple[str, str], str] = {}
 
     def holder(self, fieldname: str, value: str, source: str) -> str | None:
-        """The other source that holds ``value`` in ``fieldname``, if any."""
-        held = self.added.get((fieldname, value))
-        if held is None and self.reader is not None and (fieldname, value) in self.reader:
-            for docnum in self.reader.postings(fieldname, value).all_ids():
-                if not self.reader.is_deleted(docnum):
-                    held = self.reader.stored_fields(docnum)["source"]
-                    if held not in self.replaced:
-                        break
-                    held = None
-        return held if held is not None and held != source else None
+        """The source that holds ``value`` in ``fieldname`` already: one that took it in this
+        run (``source`` itself included), or another one in the index that stays."""
+        if (fieldname, value) in self.added:
+            return self.added[(fieldname, value)]
+        if self.reader is None or (fieldname, value) not in self.reader:
+            return None
+        for docnum in self.reader.postings(fieldname, value).all_ids():
+            held = self.reader.stored_fields(docnum)["source"]
+            if not self.reader.is_deleted(docnum) and held != source and held not in self.replaced:
+                return held
+        return None
 
     def take(self, fieldname: str, value: str, source: str) -> None:
         self.added[(fieldname, value)] = source
@@ -261,7 +262,7 @@ class _Run:
 
     def write(self, files: list[SourceFile], catalogs: dict[str, dict[str, CatalogEntry]],
               removable: Callable[[str], bool], roots: set[str]) -> None:
-        index_dir, report = self.index_dir, self.report
+        index_dir = self.index_dir
         existing = indexdir.exists(index_dir)
         if existing and not self.rebuild and indexdir.read_meta(index_dir).get("schema_version") != schema.SCHEMA_VERSION:
             raise IndexBuildError(f"the index in {index_dir} was built by another version of newsearch; "

@@ -150,8 +150,7 @@ def leftovers(index_dir: Path) -> list[Path]:
     for entry in sorted(index_dir.iterdir()):
         name = entry.name
         toc_match, segment_match, meta_match = toc_name.match(name), segment_name.match(name), _META.match(name)
-        if ((entry.is_dir() and name.endswith(".tmp"))
-                or name.endswith(".tmp")
+        if (name.endswith(".tmp") or name == "newsearch.json"  # (the meta file of schema version 2)
                 or (toc_match and int(toc_match.group(1)) != toc.generation)
                 or (segment_match and segment_match.group(1) not in live)
                 or (meta_match and int(meta_match.group(1)) > toc.generation)):

@@ -125,7 +125,7 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
     text = stored.get("text", "")
     spans = find_spans(text, terms)
     title = stored.get("title", "")
-    source = stored.get("source", "") if stored.get("kind") != "record" else stored.get("id", "")
+    source = stored.get("file") or stored.get("source", "")
     return results.Hit(
         id=stored["id"],
         title=cap_title(title),  # indexes built before titles were capped may hold longer ones
@@ -226,7 +226,7 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
         subtitle=cap_title(stored.get("subtitle", "")),
         text=text,
         paragraphs=paragraphs(text, find_spans(text, terms), fmt),
-        source=stored.get("source", ""),
+        source=stored.get("file") or stored.get("source", ""),
         page=stored.get("page", "") or "",
         position=stored.get("position", 0),
         kind=stored.get("kind", ""),

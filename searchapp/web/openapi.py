@@ -58,7 +58,7 @@ SCHEMAS = {
                      "score", "snippets"],
         "properties": {
             "id": {"type": "string"}, "title": {"type": "string"},
-            "source": {"type": "string", "description": "page file, or record id for JSON Lines records"},
+            "source": {"type": "string", "description": "the file the article comes from: its folder's name and its path below it"},
             "date": {"type": "string", "description": "ISO date, when known"},
             "year": {"type": ["integer", "null"]}, "city": {"type": "string"},
             "districts": _STRINGS, "topics": _STRINGS, "reporters": _STRINGS,
