@@ -132,18 +132,21 @@ def percentile(values: list[float], fraction: float) -> float:
 def time_ours(index_dir: Path, queries) -> tuple[list[float], dict]:
     from searchapp.core import search
     from searchapp.highlight import HtmlFormatter
-    from searchapp.query import Query
+    from searchapp.request import query_from_args
     from searchapp.store import SearchIndex
+
+    def query(text, year):
+        return query_from_args({"q": text, "year": year} if year else {"q": text})
 
     index = SearchIndex(index_dir)
     fmt = HtmlFormatter()
     for _, text, year in queries[:20]:  # warm up: caches, facet table, file pages
-        search(index, Query(text=text, filters={"year": (year,)} if year else {}), fmt)
+        search(index, query(text, year), fmt)
     times, totals = [], {}
     for kind, text, year in queries:
-        query = Query(text=text, filters={"year": (year,)} if year else {})
+        query_ = query(text, year)
         started = time.perf_counter()
-        result = search(index, query, fmt)
+        result = search(index, query_, fmt)
         times.append((time.perf_counter() - started) * 1000)
         totals[(text, year)] = (result.total, [h.id for h in result.hits])
     return times, totals

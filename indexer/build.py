@@ -26,6 +26,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -33,16 +34,16 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 from whoosh.writing import CLEAR
 
-from indexer import indexdir, schema
+from indexer import fields, indexdir, schema
 from indexer.analysis import segmenter
 from indexer.codec import NewsearchCodec
-from indexer.documents import PageTask, Prepared, RecordsTask, prepare, to_document
+from indexer.documents import Prepared, prepare
 from indexer.indexdir import IndexBusy, WriteLock
 from indexer.metadata import idf_table
 from indexer.normalize import fold_table
 from indexer.records import CatalogEntry, Problem
-from indexer.sources import (Scope, SourceFile, absolute, catalog_entry, find_sources, jsonl_batches,
-                             load_catalog, page_id_of, shown)
+from indexer.sources import (Scope, SourceFile, Task, absolute, catalog_entry, find_sources, load_catalog,
+                             page_id_of, shown, suffixes)
 from indexer.writer import CheckedWriter, ParallelWriter, WriteFailed
 
 __all__ = ["BuildReport", "IndexBuildError", "IndexBusy", "WriteFailed", "build_index",
@@ -163,7 +164,7 @@ def build_index(paths: list[Path], index_dir: Path, *, rebuild: bool = False,
             report.problems.extend(problems)
         for folder in scope.folders:
             if not any(f.root == folder for f in files):
-                report.problems.append(Problem(shown(folder), "no archive files (.txt, .jsonl, .jsonl.gz) found",
+                report.problems.append(Problem(shown(folder), f"no archive files ({suffixes()}) found",
                                                skipped=False))
         _Run(index_dir, report, rebuild, workers, limitmb, progress_factory).write(
             files, catalogs, scope.owns, _roots(files, scope))
@@ -341,8 +342,9 @@ class _Run:
         writer.expected_sources = added = Counter()
         progress = self.progress_factory(sum(f.path.stat().st_size for f in todo), "indexing") \
             if self.progress_factory else None
-        for file, task, size in self._tasks(todo, catalogs, holders):
-            prepared, problems = prepare(task) if task is not None else ([], [])
+        for task in self._tasks(todo, catalogs, holders):
+            file = task.file
+            prepared, problems = prepare(task)
             report.problems.extend(problems)
             if prepared and file.key in old_versions and file.key not in replaced:
                 report.articles_removed += writer.delete_by_term("source", file.key)
@@ -351,7 +353,7 @@ class _Run:
                 if self._add(writer, holders, item):
                     added[file.key] += 1
             if progress:
-                progress.advance(size, f"{report.articles_added} articles")
+                progress.advance(task.size, f"{report.articles_added} articles")
         if progress:
             progress.close()
         report.files_indexed = len(added)
@@ -360,21 +362,17 @@ class _Run:
                 report.problems.append(Problem(shown(file.path), "nothing could be read from the new version; "
                                                "the version indexed before is kept", skipped=False))
 
-    def _tasks(self, files: list[SourceFile], catalogs, holders: _Holders,
-               ) -> Iterator[tuple[SourceFile, PageTask | RecordsTask | None, int]]:
-        """Each file's tasks with the number of input bytes each stands for (for progress)."""
+    def _tasks(self, files: list[SourceFile], catalogs, holders: _Holders) -> Iterator[Task]:
+        """Each file's tasks, as its format cuts it; a problem met while cutting goes to the report.
+        The file's catalog entry is looked up here, once, and its page id decided here, where
+        the ids taken are known, when its format asks for one."""
         for file in files:
-            if file.is_jsonl:
-                for batch in jsonl_batches(file):
-                    if isinstance(batch, Problem):
-                        self.report.problems.append(batch)
-                        yield file, None, 0
-                    else:
-                        yield file, RecordsTask(file, batch), sum(len(line) for _, line in batch)
-                continue
-            page_id = self._page_id(file, holders)
-            yield file, PageTask(file, catalog_entry(catalogs.get(file.root, {}), file), page_id), \
-                file.path.stat().st_size
+            entry = catalog_entry(catalogs.get(file.root, {}), file)
+            for task in file.format.tasks(file, entry, partial(self._page_id, file, holders)):
+                if isinstance(task, Problem):
+                    self.report.problems.append(task)
+                else:
+                    yield task
 
     def _page_id(self, file: SourceFile, holders: _Holders) -> str:
         """The file's page id, qualified by its folder's name when another source holds it
@@ -406,7 +404,7 @@ class _Run:
                 article.position if article.kind == "record" else None))
             return False
         holders.take(schema.ID_FIELD, article.id, article.source)
-        writer.add_document(**to_document(item))
+        writer.add_document(**fields.document(item))
         self.report.articles_added += 1
         self.report.chars_indexed += len(article.text)
         return True

@@ -13,7 +13,10 @@ scored) the stock reader checks the file system each time, one ``stat`` per post
 Writing postings is the indexer's hot loop (about two postings per character of text), so the
 field writer's loop is a lean copy of Whoosh's ``FieldWriter.add_postings``: the same calls in
 the same order, without per-posting type assertions and without looking up the document's
-field length for fields that are not scored (the stock code looks it up and gets 0).
+field length for fields that are not scored (the stock code looks it up and gets 0). Like the
+stock loop it refuses postings out of order (they must come sorted by field, term, document:
+Whoosh's ``OutOfOrderError``), and it also checks the documents within a term (which the stock
+loop does not): one comparison with the previous posting.
 
 The codec object is pickled into the index's table of contents, so it must stay importable
 under this name.
@@ -21,6 +24,7 @@ under this name.
 
 from __future__ import annotations
 
+from whoosh.codec.base import OutOfOrderError
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PerDocReader, W3PostingsWriter
 
 INLINE_LIMIT = 8
@@ -58,9 +62,12 @@ class _FieldWriter(W3FieldWriter):
         field_length = lengths.doc_field_length if lengths else None
         finish_term = self.finish_term
         lastfn = lasttext = None
+        lastdoc = -1
         add = scored = None
         for fieldname, btext, docnum, weight, value in items:
             if fieldname != lastfn:
+                if lastfn is not None and fieldname < lastfn:
+                    raise OutOfOrderError(_out_of_order(lastfn, lasttext, lastdoc, fieldname, btext, docnum))
                 if lasttext is not None:
                     finish_term()
                 if lastfn is not None:
@@ -74,14 +81,24 @@ class _FieldWriter(W3FieldWriter):
                 continue
             if btext != lasttext:
                 if lasttext is not None:
+                    if btext < lasttext:
+                        raise OutOfOrderError(_out_of_order(lastfn, lasttext, lastdoc, fieldname, btext, docnum))
                     finish_term()
                 self.start_term(btext)
                 lasttext = btext
+            elif docnum <= lastdoc:  # the one check per posting: documents ascend within a term
+                raise OutOfOrderError(_out_of_order(lastfn, lasttext, lastdoc, fieldname, btext, docnum))
+            lastdoc = docnum
             add(docnum, weight, value or b"", field_length(docnum, fieldname) if scored else None)
         if lasttext is not None:
             finish_term()
         if lastfn is not None:
             self.finish_field()
+
+
+def _out_of_order(fieldname, btext, docnum, next_fieldname, next_btext, next_docnum) -> str:
+    return (f"postings out of order: {next_fieldname}:{next_btext!r} document {next_docnum} came after "
+            f"{fieldname}:{btext!r} document {docnum} (they must come sorted by field, term, document)")
 
 
 class _PerDocReader(W3PerDocReader):

@@ -62,11 +62,24 @@ class Gazetteer:
         """Every spelling, for jieba's user dictionary."""
         return list(self._names)
 
-    def city_of_district(self, district: str) -> str:
-        for city, districts in self.districts_by_city.items():
-            if district in districts:
+    def canonical_city(self, value: str) -> str:
+        """A city as the index names it: 阜新市 -> 阜新; anything else unchanged."""
+        for city in self.cities:
+            if value in (city, city + "市"):
                 return city
-        return ""
+        return value
+
+    def canonical_district(self, value: str, words: Iterable[str]) -> str:
+        """A district as the index names it (海州 -> 海州区, an alias -> its name); ``words``
+        are the jieba words of ``value``; anything unknown is returned unchanged."""
+        known = [d for ds in self.districts_by_city.values() for d in ds]
+        if value in known:
+            return value
+        for suffix in ("区", "县", "市"):
+            if value + suffix in known:
+                return value + suffix
+        mentions = self.find(words)
+        return mentions.districts[0] if len(mentions.districts) == 1 else value
 
     def find(self, words: Iterable[str]) -> PlaceMentions:
         """Places among jieba ``words`` (every spelling is one token in jieba's dictionary, so

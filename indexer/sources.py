@@ -1,7 +1,13 @@
-"""Reading an archive: which files, their bytes decoded, JSON Lines records, the catalog.
+"""Reading an archive: which files, in which input format, read into articles; the catalog.
 
-Nothing here segments or indexes; problems are returned as ``Problem`` values, never raised,
-so that one bad file or line never stops the good ones from being indexed.
+An input format is one ``InputFormat`` subclass: which files it reads (``suffixes``), how a file
+is cut into ``Task``s (plain data: units of work that can be sent to another process) and how
+a task is read into ``Article``s. ``FORMATS`` lists them (``PageFormat``: ``.txt`` newspaper
+pages; ``JsonLinesFormat``: ``.jsonl`` / ``.jsonl.gz`` records); adding a format is adding a
+class and an instance there (or, for a while, ``registered``).
+
+Nothing here normalises, segments or indexes; problems are given as ``Problem`` values, never
+raised, so that one bad file or line never stops the good ones from being indexed.
 """
 
 from __future__ import annotations
@@ -16,15 +22,17 @@ import os
 import re
 import stat
 import zlib
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from indexer.normalize import HAN
+from indexer.articles import split_page
+from indexer.metadata import infer_year
+from indexer.normalize import HAN, normalize
 from indexer.records import Article, CatalogEntry, Page, Problem
 
-PAGE_SUFFIXES = (".txt",)
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 CATALOG_NAME = "catalog.csv"
 # A page file is read whole, a JSON Lines file a line at a time: these bound the memory they take
 # (a real page is tens of kilobytes; indexing takes about 100 bytes of memory per character).
@@ -41,7 +49,7 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One input file of the archive.
+    """One input file of the archive, and the format it is read in.
 
     ``key`` is what the index knows it by: its absolute path, so that files of the same name in
     different folders never replace each other. ``relative`` is its path below the folder it
@@ -53,6 +61,7 @@ class SourceFile:
     root: str  # absolute path of the folder the file was found in (or given beside)
     relative: str  # path below ``root``, "/" separated
     fingerprint: str  # sha1 of the bytes
+    format: InputFormat
 
     @property
     def key(self) -> str:
@@ -61,10 +70,6 @@ class SourceFile:
     @property
     def label(self) -> str:
         return f"{Path(self.root).name}/{self.relative}" if Path(self.root).name else self.relative
-
-    @property
-    def is_jsonl(self) -> bool:
-        return self.relative.endswith(JSONL_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +87,74 @@ class Scope:
         return any(map(inside, self.folders)) and not any(map(inside, self.unreadable))
 
 
-def is_source_name(name: str) -> bool:
-    return name.endswith(PAGE_SUFFIXES + JSONL_SUFFIXES)
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A unit of work: a part of one file (a whole page, a batch of lines) that the file's format
+    reads (``file.format.articles``). Plain data, so that it can be read in another process."""
+
+    file: SourceFile
+    size: int  # the input bytes it stands for (for progress)
+    catalog: CatalogEntry | None  # the file's catalog entry, which wins over what is inferred
+
+
+@dataclass(frozen=True, slots=True)
+class PageTask(Task):
+    """A whole page file, with the id its articles are numbered under."""
+
+    page_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinesTask(Task):
+    """A batch of numbered lines of a JSON Lines file (read while the file is cut into tasks,
+    so that it is read once, as a stream)."""
+
+    lines: tuple[tuple[int, bytes], ...]
+
+
+class InputFormat(ABC):
+    """How one kind of archive file is read: which files (``suffixes``), cut into which tasks,
+    read into which articles. A new format is a subclass, listed in ``FORMATS``.
+
+    ``tasks`` runs in the indexing process, a file at a time; ``articles`` may run in another
+    one, so a task carries all that reading it needs and a format holds no state.
+    """
+
+    suffixes: tuple[str, ...] = ()  # the names of the files it reads end so
+
+    def matches(self, relative: str) -> bool:
+        """Whether the file at ``relative`` (its path below its folder) is read in this format."""
+        return relative.endswith(self.suffixes)
+
+    def too_big(self, size: int) -> str | None:
+        """Why a file of ``size`` bytes is not read at all (``None``: it is read)."""
+        return None
+
+    @abstractmethod
+    def tasks(self, file: SourceFile, catalog: CatalogEntry | None,
+              page_id: Callable[[], str]) -> Iterator[Task | Problem]:
+        """``file`` cut into tasks, and what was wrong while cutting it, in file order.
+
+        ``catalog`` is the file's catalog entry; ``page_id()`` is the id of the page the file
+        holds (the caller decides it, since it knows which ids are taken; a format whose files
+        are not pages does not ask for one).
+        """
+
+    @abstractmethod
+    def articles(self, task: Task) -> Iterator[Article | Problem]:
+        """What ``task`` holds, in file order: its articles as read (before limits,
+        normalisation and segmentation) and the problems. A ``"record"`` article's
+        ``position`` is its line in the file, which problems about it name."""
+
+    # A format holds no state: two of one class are the same format (also after pickling).
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
 def shown(path: str | Path) -> str:
@@ -104,8 +175,8 @@ def absolute(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _source_file(path: Path, root: Path, relative: str) -> SourceFile | Problem:
-    """A file found under ``root``, or the problem that keeps it out."""
+def _source_file(path: Path, root: Path, relative: str, fmt: InputFormat) -> SourceFile | Problem:
+    """A file found under ``root``, to be read in ``fmt``, or the problem that keeps it out."""
     where = shown(path)
     try:
         relative.encode("utf-8")
@@ -124,17 +195,19 @@ def _source_file(path: Path, root: Path, relative: str) -> SourceFile | Problem:
         return Problem(where, "is a folder named like a file (it is not read)")
     if not stat.S_ISREG(info.st_mode):
         return Problem(where, "not a regular file")
-    if info.st_size > MAX_PAGE_BYTES and relative.endswith(PAGE_SUFFIXES):
-        return Problem(where, f"page file of {info.st_size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte "
-                              "limit; split it into smaller files")
+    if too_big := fmt.too_big(info.st_size):
+        return Problem(where, too_big)
     try:
-        return SourceFile(path, str(root), relative, fingerprint(path))
+        return SourceFile(path, str(root), relative, fingerprint(path), fmt)
     except OSError as error:
         return Problem(where, f"cannot read: {error.strerror}")
 
 
 def find_sources(paths: list[Path]) -> tuple[list[SourceFile | Problem], Scope]:
     """Input files under ``paths`` (files or folders), in a stable order, and the run's scope.
+
+    An input file is one a format in ``FORMATS`` matches; a file given by name that none
+    matches is a problem, and a folder's other files are passed over.
 
     A folder is walked (hidden entries and symbolic links to folders are not followed); a
     file given by name belongs to the folder it is in, so it is the same source whether it is
@@ -154,11 +227,11 @@ def find_sources(paths: list[Path]) -> tuple[list[SourceFile | Problem], Scope]:
             folders.append(str(root))
             found.extend(_walk(root, unreadable))
         elif os.path.lexists(given):
-            if not is_source_name(given.name):
-                found.append(Problem(shown(given), "not an archive file (.txt, .jsonl or .jsonl.gz)"))
+            if (fmt := format_of(given.name)) is None:
+                found.append(Problem(shown(given), f"not an archive file ({suffixes()})"))
                 continue
             root = absolute(given.parent)
-            found.append(_source_file(given, root, given.name))
+            found.append(_source_file(given, root, given.name, fmt))
         else:
             found.append(Problem(shown(given), "no such file or folder"))
     return found, Scope(tuple(folders), tuple(unreadable))
@@ -176,13 +249,13 @@ def _walk(root: Path, unreadable: list[str]) -> Iterator[SourceFile | Problem]:
     for folder, dirnames, filenames in os.walk(root, onerror=cannot_read):
         yield from problems
         problems.clear()
-        named_like_files = {d for d in dirnames if is_source_name(d)}
+        named_like_files = {d for d in dirnames if format_of(d) is not None}
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in named_like_files)
         for name in sorted(filenames + list(named_like_files)):
-            if name.startswith(".") or not is_source_name(name):
+            if name.startswith(".") or (fmt := format_of(name)) is None:
                 continue
             path = Path(folder, name)
-            yield _source_file(path, root, path.relative_to(root).as_posix())
+            yield _source_file(path, root, path.relative_to(root).as_posix(), fmt)
     yield from problems
 
 
@@ -293,7 +366,7 @@ def jsonl_lines(file: SourceFile) -> Iterator[tuple[int, bytes] | Problem]:
         yield Problem(where, f"{kind} ({reason}){kept}", number + 1 if number else None)
 
 
-def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[list[tuple[int, bytes]] | Problem]:
+def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[tuple[tuple[int, bytes], ...] | Problem]:
     """``jsonl_lines`` in batches of lines (problems pass through as they come)."""
     batch: list[tuple[int, bytes]] = []
     for item in jsonl_lines(file):
@@ -302,10 +375,10 @@ def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[list[tuple[int,
             continue
         batch.append(item)
         if len(batch) >= size:
-            yield batch
+            yield tuple(batch)
             batch = []
     if batch:
-        yield batch
+        yield tuple(batch)
 
 
 _OPTIONAL_STR = ("date", "city", "source", "url", "subtitle")
@@ -385,6 +458,84 @@ def _str_list(value) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]
     return None
+
+
+class PageFormat(InputFormat):
+    """Newspaper pages: text files (UTF-8 or GB18030, see ``decode``) read whole and split into
+    their articles (``indexer.articles``); a file is one task."""
+
+    suffixes = (".txt",)
+
+    def too_big(self, size: int) -> str | None:
+        if size <= MAX_PAGE_BYTES:
+            return None
+        return (f"page file of {size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte limit; "
+                "split it into smaller files")
+
+    def tasks(self, file: SourceFile, catalog: CatalogEntry | None,
+              page_id: Callable[[], str]) -> Iterator[Task | Problem]:
+        yield PageTask(file, file.path.stat().st_size, catalog, page_id())
+
+    def articles(self, task: PageTask) -> Iterator[Article | Problem]:
+        page, problems = read_page(task.file, task.catalog, task.page_id)
+        yield from problems
+        if page is None:
+            return
+        articles = split_page(page)
+        # A page has one year: inferred once from the whole page, unless the catalog gives it.
+        if page.catalog is None or page.catalog.year is None:
+            year, evidence = infer_year(normalize(page.text))
+            for article in articles:
+                article.year, article.year_inferred, article.year_evidence = year, year is not None, evidence
+        yield from articles
+
+
+class JsonLinesFormat(InputFormat):
+    """Records, one JSON object a line (``parse_record``), plain or gzip-compressed; a task is a
+    batch of lines, so that a file of any size streams through. The catalog, which describes
+    pages, is not used: a record says its own date, city and source."""
+
+    suffixes = (".jsonl", ".jsonl.gz")
+
+    def tasks(self, file: SourceFile, catalog: CatalogEntry | None,
+              page_id: Callable[[], str]) -> Iterator[Task | Problem]:
+        for batch in jsonl_batches(file):
+            if isinstance(batch, Problem):
+                yield batch
+            else:
+                yield LinesTask(file, sum(len(line) for _, line in batch), catalog=None, lines=batch)
+
+    def articles(self, task: LinesTask) -> Iterator[Article | Problem]:
+        for number, line in task.lines:
+            record = parse_record(task.file, number, line)
+            if record is not None:
+                yield record
+
+
+FORMATS: list[InputFormat] = [PageFormat(), JsonLinesFormat()]
+"""The formats archive files are read in: a file is read in the first one that matches it."""
+
+
+def suffixes() -> str:
+    """The file name endings the formats read: ".txt, .jsonl or .jsonl.gz"."""
+    *others, last = (suffix for each in FORMATS for suffix in each.suffixes)
+    return f"{', '.join(others)} or {last}" if others else last
+
+
+def format_of(relative: str) -> InputFormat | None:
+    """The format the file at ``relative`` is read in; ``None`` if it is no archive file."""
+    return next((fmt for fmt in FORMATS if fmt.matches(relative)), None)
+
+
+@contextmanager
+def registered(fmt: InputFormat) -> Iterator[InputFormat]:
+    """``fmt`` in ``FORMATS`` (after the others) for the time of a ``with`` block."""
+    at = len(FORMATS)
+    FORMATS.append(fmt)
+    try:
+        yield fmt
+    finally:
+        del FORMATS[at]
 
 
 def load_catalog(root: Path) -> tuple[dict[str, CatalogEntry], list[Problem]]:

@@ -21,10 +21,6 @@ class Taxonomy:
         self.chars_per_hit = int(data.get("chars_per_hit", 700))
         self.max_topics = int(data.get("max_topics", 4))
 
-    @property
-    def names(self) -> list[str]:
-        return [topic.name for topic in self.topics]
-
     def classify(self, text: str) -> list[str]:
         """Topics of normalised ``text``, strongest first."""
         needed = max(self.min_hits, len(text) // self.chars_per_hit)

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from indexer import fields
 from searchapp import settings
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -110,12 +111,12 @@ def _open(args):
 def cmd_search(args) -> int:
     from searchapp.core import search
     from searchapp.highlight import HtmlFormatter
-    from searchapp.query import QueryError, query_from_args
+    from searchapp.query import QueryError
+    from searchapp.request import query_from_args
     from searchapp.terminal import dump_json, render_result, terminal_formatter
 
-    params = {"q": args.query, "city": args.city, "district": args.district, "year": args.year,
-              "topic": args.topic, "sort": args.sort, "page": str(args.page),
-              "per_page": str(args.per_page)}
+    params = {"q": args.query, "sort": args.sort, "page": str(args.page), "per_page": str(args.per_page),
+              **{field.name: getattr(args, field.name) for field in fields.FACETS}}
     try:
         query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
         if not query.text and query.is_empty:
@@ -230,12 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = with_index(commands.add_parser("search", help="search the index"))
     search.add_argument("query", help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023')
-    search.add_argument("--city", action="append", help="filter (repeat for several)")
-    search.add_argument("--district", action="append", help="filter (repeat for several)")
-    search.add_argument("--year", action="append", help="2021 or 2020..2023 (repeat for several)")
-    search.add_argument("--topic", action="append", help="filter (repeat for several)")
+    for field in fields.FACETS:
+        search.add_argument(f"--{field.name}", action="append", help=f"{field.help} (repeat for several)")
     search.add_argument("--sort", default="relevance", help="relevance (default) or date")
-    search.add_argument("--page", default="1", help="page number (from 1)")
+    search.add_argument("--page", default="1", help="which page of results (from 1)")
     search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE), help="hits per page (at most 100)")
     search.add_argument("--json", action="store_true", help="print the JSON API's result object")
     search.set_defaults(handler=cmd_search)

@@ -1,75 +1,126 @@
-"""Facets: city, district, year and topic, counted over the whole result set.
+"""Facets: the fields of ``indexer.fields.FACETS``, counted over the whole result set.
 
-For each facet value the table keeps the set of live documents that have it, built once per
-index version from the postings (the year from its column). Counting a result set is one set
-intersection per value; facet filters OR values within a facet and AND facets, and the counts
-shown for a facet leave out that facet's own filter (so another value can be added to it).
+One small class per kind of facet (as Datasette's ``facets.py``): ``TermFacet`` for an
+exact-term field (one or several values per article) and ``RangeFacet`` for a number filtered
+by ranges (the year: ``2021``, ``2020..2023``). Each keeps, per value, the set of live documents
+that have it, built once per index version; counting a result set is one set intersection per
+value. Filters OR values within a facet and AND facets, and the counts shown for a facet leave
+out that facet's own filter (so another value can be added to it). Buckets are plain data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer import schema
+from indexer import fields, schema
+from searchapp.query import Range
 from searchapp.results import FacetBucket
 
-FACETS = ("city", "district", "year", "topic")
-_FIELDS = {"city": schema.CITY, "district": schema.DISTRICT, "topic": schema.TOPIC}
-MAX_BUCKETS = {"city": 20, "district": 60, "year": 60, "topic": 30}
+
+class TermFacet:
+    """Values of an exact-term field: buckets by count (most first), filters by value."""
+
+    def __init__(self, field: fields.Field, values: dict[str, frozenset[int]]):
+        self.field = field
+        self.values = values
+
+    @classmethod
+    def from_reader(cls, field: fields.Field, reader, live: frozenset[int]) -> "TermFacet":
+        values: dict[str, frozenset[int]] = {}
+        if field.name in reader.schema:
+            for term in reader.lexicon(field.name):
+                docs = frozenset(reader.postings(field.name, term).all_ids()) & live
+                if docs:
+                    values[term.decode("utf-8")] = docs
+        return cls(field, values)
+
+    def filter(self, wanted) -> frozenset[int]:
+        """The documents that have any of the ``wanted`` values."""
+        return frozenset().union(*(self.values.get(value, frozenset()) for value in wanted))
+
+    def buckets(self, within: frozenset[int], selected=()) -> list[FacetBucket]:
+        """Values with their counts in ``within`` (selected ones always shown)."""
+        chosen = {str(value) for value in selected}
+        found = []
+        for value, docs in self.values.items():
+            count = len(docs & within) if len(docs) < len(within) else len(within & docs)
+            if count or value in chosen:
+                found.append(FacetBucket(value, count, value in chosen))
+        self._order(found)
+        shown = found[:self.field.max_buckets]
+        shown.extend(b for b in found[self.field.max_buckets:] if b.selected)
+        return shown
+
+    def _order(self, buckets: list[FacetBucket]) -> None:
+        buckets.sort(key=lambda b: (-b.count, b.value))
+
+
+class RangeFacet(TermFacet):
+    """A number (from its column): buckets by value (latest first), filters by ``Range``s."""
+
+    @classmethod
+    def from_reader(cls, field: fields.Field, reader, live: frozenset[int]) -> "RangeFacet":
+        numbers: dict[int, set[int]] = {}
+        if reader.has_column(field.name):
+            column = reader.schema[field.name]
+            missing = column.from_column_value(column.default)  # what documents without a value hold
+            for docnum, number in enumerate(reader.column_reader(field.name)):
+                if number != missing:
+                    numbers.setdefault(number, set()).add(docnum)
+        return cls(field, {str(n): frozenset(docs) & live for n, docs in numbers.items()})
+
+    def filter(self, wanted: tuple[Range, ...]) -> frozenset[int]:
+        """The documents whose number lies in any of the ``wanted`` ranges."""
+        return frozenset().union(*(docs for value, docs in self.values.items()
+                                   if any(int(value) in span for span in wanted)))
+
+    def buckets(self, within: frozenset[int], selected=()) -> list[FacetBucket]:
+        """As ``TermFacet.buckets``; a selected range marks the values inside it."""
+        chosen = [value for value in self.values if any(int(value) in span for span in selected)]
+        return super().buckets(within, chosen)
+
+    def _order(self, buckets: list[FacetBucket]) -> None:
+        buckets.sort(key=lambda b: int(b.value), reverse=True)
+
+
+FACET_KINDS = {fields.TERM_FACET: TermFacet, fields.RANGE_FACET: RangeFacet}
 
 
 @dataclass
 class FacetTable:
-    """value -> documents for each facet, the live documents, and each document's sort date."""
+    """The facets of one index version, its live documents, and each document's sort date."""
 
     live: frozenset[int]
-    values: dict[str, dict[str, frozenset[int]]]
+    facets: dict[str, TermFacet]
     sort_dates: list[int]
 
     @classmethod
     def from_reader(cls, reader) -> "FacetTable":
-        size = reader.doc_count_all()
         live = frozenset(reader.all_doc_ids())
-        values: dict[str, dict[str, frozenset[int]]] = {}
-        for facet, fieldname in _FIELDS.items():
-            table: dict[str, frozenset[int]] = {}
-            if fieldname in reader.schema:
-                for term in reader.lexicon(fieldname):
-                    docs = frozenset(reader.postings(fieldname, term).all_ids()) & live
-                    if docs:
-                        table[term.decode("utf-8")] = docs
-            values[facet] = table
-        years: dict[str, set[int]] = {}
-        if reader.has_column(schema.YEAR):
-            # Documents without a year hold the column's default (the largest int): skipped.
-            for docnum, year in enumerate(reader.column_reader(schema.YEAR)):
-                if 1000 <= year <= 9999:
-                    years.setdefault(str(year), set()).add(docnum)
-        values["year"] = {year: frozenset(docs) & live for year, docs in years.items()}
-        dates = list(reader.column_reader(schema.SORT_DATE)) if reader.has_column(schema.SORT_DATE) else [0] * size
-        return cls(live, values, dates)
-
-    def filter_set(self, facet: str, wanted: tuple[str, ...]) -> frozenset[int]:
-        table = self.values.get(facet, {})
-        return frozenset().union(*(table.get(value, frozenset()) for value in wanted))
-
-    def year_range(self, first: int | None, last: int | None) -> frozenset[int]:
-        return frozenset().union(*(docs for value, docs in self.values["year"].items()
-                                   if (first is None or int(value) >= first)
-                                   and (last is None or int(value) <= last)))
-
-    def buckets(self, facet: str, within: frozenset[int], selected: tuple[str, ...] = ()) -> list[FacetBucket]:
-        """Values of ``facet`` with their counts in ``within`` (selected ones always shown)."""
-        found = []
-        for value, docs in self.values.get(facet, {}).items():
-            count = len(docs & within) if len(docs) < len(within) else len(within & docs)
-            if count or value in selected:
-                found.append(FacetBucket(value, count, value in selected))
-        if facet == "year":
-            found.sort(key=lambda b: b.value, reverse=True)
+        facets = {field.name: FACET_KINDS[field.facet].from_reader(field, reader, live)
+                  for field in fields.FACETS}
+        if reader.has_column(schema.SORT_DATE):
+            dates = list(reader.column_reader(schema.SORT_DATE))
         else:
-            found.sort(key=lambda b: (-b.count, b.value))
-        limit = MAX_BUCKETS[facet]
-        shown = found[:limit]
-        shown.extend(b for b in found[limit:] if b.selected)
-        return shown
+            dates = [0] * reader.doc_count_all()
+        return cls(live, facets, dates)
+
+    def filter_sets(self, filters: dict[str, tuple], bounds: dict[str, Range]) -> dict[str, frozenset[int]]:
+        """One document set per facet that has a filter (its values OR'ed, within its bounds)."""
+        sets = {name: self.facets[name].filter(values) for name, values in filters.items() if values}
+        for name, span in bounds.items():
+            inside = self.facets[name].filter((span,))
+            sets[name] = sets[name] & inside if name in sets else inside
+        return sets
+
+    def counts(self, matched: frozenset[int], filter_sets: dict[str, frozenset[int]],
+               filters: dict[str, tuple]) -> dict[str, list[FacetBucket]]:
+        """Each facet's buckets over ``matched`` and every other facet's filter."""
+        counted = {}
+        for name, facet in self.facets.items():
+            within = matched
+            for other, docs in filter_sets.items():
+                if other != name:
+                    within = within & docs
+            counted[name] = facet.buckets(within, filters.get(name, ()))
+        return counted

@@ -14,7 +14,8 @@ from __future__ import annotations
 from itertools import accumulate
 
 from indexer import schema
-from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode, parse_years, words_of
+from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode
+from searchapp.terms import words_of
 
 # How many of a string's bigrams to intersect before verifying the candidates.
 BIGRAMS_TO_INTERSECT = 3
@@ -27,16 +28,20 @@ def _leaf_ids(matcher) -> list[int]:
     """All document ids of a fresh leaf matcher, read a whole block at a time.
 
     Whoosh's generic ``all_ids()`` yields one id per Python call through several layers; the
-    W3 leaf matcher keeps each block's ids as deltas, so this decodes whole blocks with
-    ``itertools.accumulate`` (``_read_data``/``_data``/``_next_block``/``_i`` of whoosh-reloaded
-    2.7.5, which is pinned; any other matcher falls back to ``all_ids()``). A deleted-documents
-    filter is dropped: callers intersect with the live documents.
+    W3 leaf matcher (``W3LeafMatcher``) keeps each block's ids as deltas, so this decodes whole
+    blocks with ``itertools.accumulate``, through private members of whoosh-reloaded 2.7.5
+    (pinned): ``_read_data``, ``_data``, ``_next_block``, ``_i``, ``_byteids``
+    (``tests/test_whoosh_internals.py`` checks them). Any other matcher (inlined postings come
+    as a ``ListMatcher``) falls back to ``all_ids()``. A deleted-documents filter
+    (``FilterMatcher``, which the reader puts around a segment's postings when it has deletions)
+    is dropped: callers intersect with the live documents.
     """
-    child = getattr(matcher, "child", None)
-    if child is not None and type(matcher).__name__ == "FilterMatcher":
-        matcher = child
-    needed = ("_read_data", "_data", "_next_block", "_i", "_byteids")
-    if not all(hasattr(matcher, name) for name in needed) or matcher._byteids or matcher._i:
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+    from whoosh.matching.wrappers import FilterMatcher
+
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
         return list(matcher.all_ids())
     ids: list[int] = []
     while matcher.is_active():
@@ -48,13 +53,16 @@ def _leaf_ids(matcher) -> list[int]:
 
 
 def posting_ids(reader, fieldname: str, text: str) -> frozenset[int]:
-    """Global document numbers of the postings of ``fieldname:text`` (deleted ones included)."""
+    """Global document numbers of the postings of ``fieldname:text`` (deleted ones may be
+    included)."""
+    from whoosh.reading import TermNotFound
+
     found: list[int] = []
     leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
     for leaf, offset in leaves:
         try:
             matcher = leaf.postings(fieldname, text)
-        except Exception:  # whoosh's TermNotFound, or a field this segment lacks
+        except TermNotFound:  # not in this segment (also what a segment without the field raises)
             continue
         ids = _leaf_ids(matcher)
         found.extend(ids if not offset else (offset + i for i in ids))
@@ -64,10 +72,10 @@ def posting_ids(reader, fieldname: str, text: str) -> frozenset[int]:
 class DocSets:
     """Evaluates query trees against one searcher; caches the posting lists it reads."""
 
-    def __init__(self, searcher, live: frozenset[int], years: dict[str, frozenset[int]]):
+    def __init__(self, searcher, live: frozenset[int], facets: dict):
         self.reader = searcher.reader()
         self.live = live
-        self.years = years
+        self.facets = facets  # name -> searchapp.facets.TermFacet (value -> documents)
         self._postings: dict[tuple[str, str], frozenset[int]] = {}
         self._exact: dict[tuple[str, bool], frozenset[int]] = {}
         self._frequencies: dict[tuple[str, str], int] = {}
@@ -98,6 +106,8 @@ class DocSets:
 
     def intersect(self, docs: frozenset[int], fieldname: str, text: str) -> frozenset[int]:
         """``docs`` ∩ the documents of ``fieldname:text``; skips through a much longer list."""
+        from whoosh.reading import TermNotFound
+
         if not docs:
             return docs
         if (fieldname, text) in self._postings or self.frequency(fieldname, text) <= SKIP_RATIO * len(docs):
@@ -108,7 +118,7 @@ class DocSets:
             end = offset + leaf.doc_count_all()
             try:
                 matcher = leaf.postings(fieldname, text)
-            except Exception:  # the term is not in this segment
+            except TermNotFound:  # not in this segment (also what a segment without the field raises)
                 continue
             for docnum in ordered:
                 if docnum < offset or docnum >= end:
@@ -127,10 +137,9 @@ class DocSets:
     def _column(self, name: str) -> list[tuple[int, int, object]]:
         """(first docnum, end docnum, column reader) per segment: no multi-segment wrapper."""
         if name not in self._columns:
-            leaves = self.reader.leaf_readers() if hasattr(self.reader, "leaf_readers") else [(self.reader, 0)]
             self._columns[name] = [
                 (offset, offset + leaf.doc_count_all(), leaf.column_reader(name))
-                for leaf, offset in leaves if leaf.has_column(name)]
+                for leaf, offset in self._leaves() if leaf.has_column(name)]
         return self._columns[name]
 
     def _verify(self, candidates: frozenset[int], needle: bytes, column_name: str) -> frozenset[int]:
@@ -175,16 +184,13 @@ class DocSets:
         return result & self.live
 
     def field(self, node: FieldNode) -> frozenset[int]:
-        if node.name == "year":
-            first, last = parse_years(node.value)
-            return frozenset().union(*(docs for year, docs in self.years.items()
-                                       if (first is None or int(year) >= first)
-                                       and (last is None or int(year) <= last)))
-        if node.name == "title":
+        """A facet's documents for the value; ``title:`` is an exact string of the title; any
+        other query field, its term."""
+        if node.name == schema.TITLE:
             return self.exact(node.value, title=True)
-        fieldname = {"city": schema.CITY, "district": schema.DISTRICT, "topic": schema.TOPIC,
-                     "reporter": schema.REPORTER}[node.name]
-        return self.term(fieldname, node.value) & self.live
+        if node.name in self.facets:
+            return self.facets[node.name].filter((node.value,))
+        return self.term(node.name, node.value) & self.live
 
     # -- trees ----------------------------------------------------------------------------------
 
@@ -212,6 +218,3 @@ class DocSets:
         if isinstance(node, OrNode):
             return frozenset().union(*(self.evaluate(c) for c in node.children))
         raise TypeError(node)
-
-    def exact_terms(self, terms: list[str]) -> list[frozenset[int]]:
-        return [self.exact(text) for text in terms]

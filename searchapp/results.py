@@ -43,7 +43,7 @@ class Hit:
 class SearchResult:
     query: str
     total: int
-    page: int
+    result_page: int
     per_page: int
     took_ms: float
     hits: list[Hit]
@@ -52,14 +52,14 @@ class SearchResult:
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
-    def pages(self) -> int:
+    def result_pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
     def to_dict(self) -> dict:
         return {
             "query": self.query,
             "total": self.total,
-            "page": self.page,
+            "page": self.result_page,
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
             "sort": self.sort,
@@ -70,7 +70,7 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Article:
+class ArticleDetail:
     """One article in full, for ``show`` and the article page."""
 
     id: str
@@ -78,8 +78,8 @@ class Article:
     subtitle: str
     text: str
     paragraphs: list[str]  # formatted (highlighted) by the front end's formatter
-    source: str
-    page: str
+    source: str  # the file it comes from (its folder's name and its path below it)
+    page_id: str  # the newspaper page it is part of ("" for a record)
     position: int
     kind: str
     column: str
@@ -100,7 +100,7 @@ class Article:
     def to_dict(self) -> dict:
         return {
             "id": self.id, "title": self.title, "subtitle": self.subtitle, "text": self.text,
-            "paragraphs": self.paragraphs, "source": self.source, "page": self.page,
+            "paragraphs": self.paragraphs, "source": self.source, "page": self.page_id,
             "position": self.position, "kind": self.kind, "column": self.column,
             "date": self.date, "year": self.year, "year_inferred": self.year_inferred,
             "year_evidence": self.year_evidence, "city": self.city, "cities": self.cities,

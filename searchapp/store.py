@@ -12,14 +12,17 @@ once per version and shared (it is read-only).
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.index import EmptyIndexError
+from whoosh.index import EmptyIndexError, IndexVersionError
 
 from indexer.indexdir import exists as index_exists
+from indexer.indexdir import generation, read_meta
+from indexer.schema import SCHEMA_VERSION
 
 from indexer.analysis import segmenter
 from indexer.normalize import fold_table
@@ -49,13 +52,57 @@ class IndexMissing(Exception):
         self.index_dir = index_dir
 
 
+class IndexOutdated(IndexMissing):
+    """An index built by another version of newsearch (another schema): it must be rebuilt.
+
+    A subclass of ``IndexMissing``, so the CLI and the web app report it the same way (one line;
+    503 from the web app)."""
+
+    def __init__(self, index_dir: Path):
+        Exception.__init__(self, f"the index in {index_dir} was built by another version of newsearch; "
+                                 "rebuild it with `newsearch index --rebuild PATH…`")
+        self.index_dir = index_dir
+
+
+# What unpickling the schema or segments of a table of contents raises when a class they name
+# has moved or gone (ImportError covers ModuleNotFoundError), and Whoosh's own "another format".
+_UNREADABLE = (AttributeError, ImportError, pickle.UnpicklingError, IndexVersionError)
+
+
+def _schema_version(index_dir: Path):
+    """The schema version in the meta file of the index's latest generation (None: no meta file).
+
+    An update commits generation N+1 and then deletes N's meta file: when the file is missing
+    because the generation moved on meanwhile, look again."""
+    for _ in range(OPEN_ATTEMPTS):
+        gen = generation(index_dir)
+        meta = read_meta(index_dir, gen)
+        if meta or generation(index_dir) == gen:
+            return meta.get("schema_version")
+    return None
+
+
+def open_index(index_dir: Path):
+    """The Whoosh index in ``index_dir``, if this version of newsearch built it.
+
+    Raises ``IndexMissing`` when there is none and ``IndexOutdated`` when another version (another
+    schema version in the meta file, no meta file, or a table of contents naming classes that
+    cannot be loaded) built it."""
+    if not index_exists(index_dir):
+        raise IndexMissing(index_dir)
+    if _schema_version(index_dir) != SCHEMA_VERSION:
+        raise IndexOutdated(index_dir)
+    try:
+        return whoosh_index.open_dir(str(index_dir))
+    except _UNREADABLE:
+        raise IndexOutdated(index_dir) from None
+
+
 class SearchIndex:
     def __init__(self, index_dir: Path, ranking: str = "bm25f"):
         self.index_dir = Path(index_dir)
-        if not index_exists(self.index_dir):
-            raise IndexMissing(self.index_dir)
         self._folder = _folder_id(self.index_dir)
-        self.ix = whoosh_index.open_dir(str(self.index_dir))
+        self.ix = open_index(self.index_dir)
         self.weighting = weighting(ranking)
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -47,9 +47,9 @@ def meta_line(hit: results.Hit) -> str:
 def render_result(result: results.SearchResult, colour: bool) -> str:
     """The hits of a result; their snippets made by ``terminal_formatter()``."""
     lines = []
-    shown = f"第 {result.page}/{result.pages} 页" if result.total else "没有结果"
+    shown = f"第 {result.result_page}/{result.result_pages} 页" if result.total else "没有结果"
     lines.append(f"找到 {result.total} 篇文章（{shown}，{result.took_ms:.0f} ms）")
-    first = (result.page - 1) * result.per_page
+    first = (result.result_page - 1) * result.per_page
     for number, hit in enumerate(result.hits, start=first + 1):
         lines.append("")
         lines.append(f"{number:3d}. " + _style(hit.title or hit.id, BOLD, colour) + f"  [{_line(hit.id)}]")

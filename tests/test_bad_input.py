@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from searchapp.core import search
-from searchapp.query import Query
+from searchapp.request import Query
 from searchapp.store import SearchIndex
 
 from conftest import CORPUS, ROOT

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from indexer.build import build_index, indexed_versions
 from searchapp.core import search
-from searchapp.query import Query
+from searchapp.request import Query
 from searchapp.store import SearchIndex
 from whoosh import index as whoosh_index
 

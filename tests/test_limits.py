@@ -16,7 +16,7 @@ from indexer.records import Article
 from searchapp.cli import main
 from searchapp.core import get_article, search
 from searchapp.highlight import AnsiFormatter, Formatter, HtmlFormatter, find_spans, printable, snippets
-from searchapp.query import Query
+from searchapp.request import Query
 from searchapp.store import SearchIndex
 from searchapp.terminal import BOLD, DIM, RESET, dump_json, render_article, render_result
 from searchapp.web import create_app

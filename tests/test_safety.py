@@ -25,7 +25,7 @@ from indexer import indexdir
 from indexer.build import build_index
 from searchapp.cli import main
 from searchapp.core import get_article, search
-from searchapp.query import Query
+from searchapp.request import Query
 from searchapp.store import REFRESH_SECONDS, SearchIndex
 from searchapp.web import create_app
 

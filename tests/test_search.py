@@ -8,7 +8,8 @@ import pytest
 from indexer.normalize import normalize
 from searchapp.core import get_article, related, search
 from searchapp.highlight import AnsiFormatter, Formatter, HtmlFormatter
-from searchapp.query import Query
+from searchapp.query import Range
+from searchapp.request import Query
 
 from conftest import XSS_TEXT
 
@@ -16,9 +17,9 @@ from conftest import XSS_TEXT
 def ids(index, text, **kwargs):
     found, page = [], 1
     while True:
-        result = search(index, Query(text=text, per_page=100, page=page, **kwargs))
+        result = search(index, Query(text=text, per_page=100, result_page=page, **kwargs))
         found.extend(hit.id for hit in result.hits)
-        if page >= result.pages:
+        if page >= result.result_pages:
             assert len(found) == result.total
             return found
         page += 1
@@ -124,8 +125,8 @@ def test_filters_or_within_and_across_facets(generated_search):
     xihe = set(ids(generated_search, q, filters={"district": ("细河区",)}))
     both = set(ids(generated_search, q, filters={"district": ("海州区", "细河区")}))
     assert both == haizhou | xihe and haizhou and xihe
-    y2019 = set(ids(generated_search, q, filters={"year": ("2019",)}))
-    assert set(ids(generated_search, q, filters={"district": ("海州区", "细河区"), "year": ("2019",)})) == both & y2019
+    y2019 = set(ids(generated_search, q, filters={"year": (Range(2019, 2019),)}))
+    assert set(ids(generated_search, q, filters={"district": ("海州区", "细河区"), "year": (Range(2019, 2019),)})) == both & y2019
     result = search(generated_search, Query(text=q, filters={"district": ("海州区",)}))
     counts = {b.value: b.count for b in result.facets["district"]}
     assert counts["细河区"] == len(xihe)  # a facet's counts ignore its own filter
@@ -133,7 +134,7 @@ def test_filters_or_within_and_across_facets(generated_search):
 
 
 def test_year_range_parameters(generated_search):
-    inside = set(ids(generated_search, "发展", year_from=2012, year_to=2014))
+    inside = set(ids(generated_search, "发展", bounds={"year": Range(2012, 2014)}))
     assert inside and inside == set(ids(generated_search, "发展 year:2012..2014"))
 
 
@@ -145,7 +146,7 @@ def test_sort_by_date_newest_first_and_stable(generated_search):
 
 
 def test_pagination_covers_each_hit_once(generated_search):
-    pages = [search(generated_search, Query(text="发展", per_page=7, page=p)) for p in range(1, 4)]
+    pages = [search(generated_search, Query(text="发展", per_page=7, result_page=p)) for p in range(1, 4)]
     seen = [h.id for page in pages for h in page.hits]
     assert len(seen) == len(set(seen)) == 21
     assert [h.id for h in search(generated_search, Query(text="发展", per_page=21)).hits] == seen
@@ -212,8 +213,8 @@ def test_skipping_intersection_equals_set_intersection(generated_search):
     from searchapp.matching import DocSets
     searcher = generated_search.searcher()
     table = generated_search.facet_table(searcher)
-    docsets = DocSets(searcher, table.live, table.values["year"])
+    docsets = DocSets(searcher, table.live, table.facets)
     small = frozenset(sorted(table.live)[::9])
     for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("grams", "的"), ("grams", "无此词")):
-        fresh = DocSets(searcher, table.live, table.values["year"])
+        fresh = DocSets(searcher, table.live, table.facets)
         assert fresh.intersect(small, fieldname, text) == small & docsets.term(fieldname, text)

@@ -1,9 +1,15 @@
 import gzip
+import pickle
 
 import pytest
 
-from indexer.records import Problem
-from indexer.sources import SourceFile, decode, DecodeError, jsonl_lines, parse_record, read_page, fingerprint
+from indexer.build import build_index
+from indexer.records import Article, Problem
+from indexer.sources import (InputFormat, SourceFile, Task, decode, DecodeError, find_sources, format_of,
+                             jsonl_lines, parse_record, read_page, fingerprint, registered)
+from searchapp.core import search
+from searchapp.request import Query
+from searchapp.store import SearchIndex
 
 TEXT = "铁岭市明晰目标细化措施再出发\n\n本报记者 李波\n\n全面振兴新突破三年行动启动实施以来，铁岭市工业生产持续提速。\n"
 
@@ -11,7 +17,7 @@ TEXT = "铁岭市明晰目标细化措施再出发\n\n本报记者 李波\n\n全
 def _file(tmp_path, name, data: bytes) -> SourceFile:
     path = tmp_path / name
     path.write_bytes(data)
-    return SourceFile(path, str(tmp_path), name, fingerprint(path))
+    return SourceFile(path, str(tmp_path), name, fingerprint(path), format_of(name))
 
 
 def _read(file: SourceFile):
@@ -67,7 +73,7 @@ def test_jsonl_records_and_bad_lines(tmp_path):
     path = tmp_path / "r.jsonl.gz"
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
-    file = SourceFile(path, str(tmp_path), "r.jsonl.gz", fingerprint(path))
+    file = SourceFile(path, str(tmp_path), "r.jsonl.gz", fingerprint(path), format_of("r.jsonl.gz"))
     results = [parse_record(file, n, line) for n, line in jsonl_lines(file)]
     good = [r for r in results if r is not None and not isinstance(r, Problem)]
     bad = [r for r in results if isinstance(r, Problem)]
@@ -79,3 +85,55 @@ def test_jsonl_records_and_bad_lines(tmp_path):
         (8, '"district" and "topic" must be a string or a list of strings')]
     assert all(p.path == str(path) for p in bad)
     assert good[0].source == str(path) and good[0].file == f"{tmp_path.name}/r.jsonl.gz"
+
+
+def test_formats_cut_files_into_tasks_of_plain_data(tmp_path):
+    page = _file(tmp_path, "p.txt", TEXT.encode("utf-8"))
+    line = b'{"id": "a1", "text": "x"}\n'
+    records = _file(tmp_path, "r.jsonl", line * 3)
+
+    def no_page_id() -> str:
+        raise AssertionError("a JSON Lines file holds no page")
+
+    tasks = [*page.format.tasks(page, None, lambda: "p"), *records.format.tasks(records, None, no_page_id)]
+    assert [(type(task).__name__, task.size) for task in tasks] == [
+        ("PageTask", len(TEXT.encode("utf-8"))), ("LinesTask", 3 * len(line))]
+    assert pickle.loads(pickle.dumps(tasks)) == tasks
+    assert [format_of(name) for name in ("a/p.txt", "r.jsonl", "r.jsonl.gz", "catalog.csv")] == [
+        page.format, records.format, records.format, None]
+
+
+class TsvFormat(InputFormat):
+    """A third format, in one class: lines of id, title and text separated by tabs."""
+
+    suffixes = (".tsv",)
+
+    def tasks(self, file, catalog, page_id):
+        yield Task(file, file.path.stat().st_size, catalog)
+
+    def articles(self, task):
+        for number, line in enumerate(task.file.path.read_text("utf-8").splitlines(), start=1):
+            record_id, title, text = line.split("\t")
+            yield Article(record_id, task.file.key, text, file=task.file.label, title=title,
+                          kind="record", position=number)
+
+
+def test_adding_a_format_is_adding_a_class(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "notes.tsv").write_text("n1\t彰武治沙\t彰武县治沙造林的第三种格式\n"
+                                       "n2\t铁岭\t铁岭市工业生产持续提速\n", "utf-8")
+    (archive / "page.txt").write_text(TEXT, "utf-8")
+    (tmp_path / "notes.csv").write_text("n3,无人读取,逗号分隔的格式没有注册\n", "utf-8")
+    with registered(TsvFormat()):
+        report = build_index([archive], tmp_path / "index", workers=1)
+        unknown = find_sources([tmp_path / "notes.csv"])[0]
+    assert report.articles_added == 3 and report.files_indexed == 2 and not report.problems
+    assert unknown[0].reason == "not an archive file (.txt, .jsonl, .jsonl.gz or .tsv)"
+    assert format_of("notes.tsv") is None  # registered for the ``with`` block only
+    index = SearchIndex(tmp_path / "index")
+    try:
+        assert [hit.id for hit in search(index, Query(text='"治沙造林的第三种格式"')).hits] == ["n1"]
+        assert {hit.id for hit in search(index, Query(text='"工业生产持续提速"')).hits} == {"n2", "page-01"}
+    finally:
+        index.close()

@@ -52,7 +52,22 @@ def test_pagination_and_sort_links(client):
 def test_empty_result_offers_a_way_out(corpus_client):
     page = html(corpus_client.get("/?q=海州区 量子计算机&city=铁岭"))
     assert '<span id="total">0</span>' in page
-    assert "去掉筛选“铁岭”" in page and "只搜“海州区”" in page
+    assert "去掉筛选“城市：铁岭”" in page and "去掉“量子计算机”" in page
+
+
+@pytest.mark.parametrize("url", [
+    '/?q="海州区 量子计算机"', "/?q=(阜新 OR 铁岭) 量子计算机", "/?q=NOT 阜新 量子", "/?q=title:量子计算机",
+    "/?q=海州区 量子计算机&city=铁岭", "/?q=细河&year_from=1990&year_to=1995", "/?q=量子计算机",
+    '/?q="海州区 量子计算机" OR "细河 量子"', "/?q=district:海州区 铁西区 -阜新",
+])
+def test_every_suggested_link_works(corpus_client, url):
+    page = html(corpus_client.get(url))
+    assert '<span id="total">0</span>' in page
+    empty = page[page.index('<div class="empty">'):]
+    links = [link.replace("&amp;", "&") for link in re.findall(r'<li><a href="([^"]+)"', empty[:empty.index("</div>")])]
+    assert links, f"no suggestion for {url}"
+    for link in links:
+        assert corpus_client.get(link).status_code == 200, link
 
 
 @pytest.mark.parametrize("payload", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])

@@ -6,15 +6,13 @@ from flask import Blueprint, jsonify, request
 
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
-from searchapp.query import QueryError, query_from_args
+from searchapp.query import QueryError
+from searchapp.request import FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, query_from_args
 from searchapp.store import IndexMissing
-from searchapp.web import get_index
+from searchapp.web.index import get_index
 from searchapp.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__)
-
-SEARCH_PARAMS = {"q", "city", "district", "year", "year_from", "year_to", "topic", "sort", "page", "per_page"}
-FACET_PARAMS = SEARCH_PARAMS - {"sort", "page", "per_page"}
 
 
 def error_response(status: int, code: str, message: str, parameter: str | None = None):
@@ -36,13 +34,13 @@ def no_index(error: IndexMissing):
     return error_response(503, "index_unavailable", str(error))
 
 
-def _parse(allowed: set[str], require_something: bool):
-    unknown = sorted(set(request.args) - allowed)
+def _parse(allowed: tuple[str, ...], require_something: bool):
+    unknown = sorted(set(request.args) - set(allowed))
     if unknown:
         raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}", unknown[0])
     query = query_from_args(request.args)
     if require_something and query.is_empty:
-        raise QueryError("q is required (or at least one of city, district, year, topic)", "q")
+        raise QueryError(f"q is required (or at least one of {', '.join(FACET_NAMES)})", "q")
     return query
 
 
@@ -54,7 +52,7 @@ def search():
 
 @bp.get("/facets")
 def facets():
-    query = _parse(FACET_PARAMS, require_something=False)
+    query = _parse(FILTER_PARAMS, require_something=False)
     buckets = core.facet_counts(get_index(), query)
     return jsonify({"query": query.text, "facets": {k: [b.to_dict() for b in v] for k, v in buckets.items()}})
 

@@ -6,28 +6,30 @@ the API does.
 
 from __future__ import annotations
 
+from indexer import fields
 from searchapp import settings
+from searchapp.request import BOUND_PARAMS
 
 
-def _string_list_param(name: str, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "style": "form", "explode": True,
+def _facet_param(field: fields.Field) -> dict:
+    return {"name": field.name, "in": "query", "required": False, "style": "form", "explode": True,
+            "description": f"Filter: {field.help}; repeat for several (OR).",
             "schema": {"type": "array", "items": {"type": "string", "maxLength": 100}}}
+
+
+def _bound_param(name: str, end: str) -> dict:
+    return {"name": f"{name}_{end}", "in": "query", "required": False,
+            "description": f"{'First' if end == 'from' else 'Last'} {name} of a range.",
+            "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}}
 
 
 _FILTER_PARAMS = [
     {"name": "q", "in": "query", "required": False,
-     "description": "Query: terms (AND), OR, NOT or -, parentheses, \"exact phrase\", "
-                    "field:value (city, district, year, topic, reporter, title).",
+     "description": "Query: terms (AND), OR, NOT or -, parentheses, \"exact phrase\", field:value ("
+                    + ", ".join(f.name for f in fields.QUERY_FIELDS) + ").",
      "schema": {"type": "string", "maxLength": settings.MAX_QUERY_CHARS}},
-    _string_list_param("city", "City filter (short name, e.g. 阜新); repeat for several (OR)."),
-    _string_list_param("district", "District or county filter; repeat for several (OR)."),
-    _string_list_param("year", "Year (2021) or range (2020..2023); repeat for several (OR)."),
-    _string_list_param("topic", "Topic filter; repeat for several (OR)."),
-    {"name": "year_from", "in": "query", "required": False, "description": "First year.",
-     "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}},
-    {"name": "year_to", "in": "query", "required": False, "description": "Last year.",
-     "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}},
+    *(_facet_param(field) for field in fields.FACETS),
+    *(_bound_param(name, end) for name, end in BOUND_PARAMS.values()),
 ]
 
 _PAGING_PARAMS = [
@@ -49,8 +51,8 @@ SCHEMAS = {
         "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}},
     },
     "Facets": {
-        "type": "object", "required": ["city", "district", "year", "topic"], "additionalProperties": False,
-        "properties": {"city": _BUCKETS, "district": _BUCKETS, "year": _BUCKETS, "topic": _BUCKETS},
+        "type": "object", "required": [f.name for f in fields.FACETS], "additionalProperties": False,
+        "properties": {f.name: {**_BUCKETS, "description": f.label} for f in fields.FACETS},
     },
     "Hit": {
         "type": "object", "additionalProperties": False,

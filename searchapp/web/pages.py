@@ -1,4 +1,4 @@
-"""The search page, the article page and the page view: arguments -> core -> templates."""
+"""The search page, the article page and the newspaper-page view: arguments -> core -> templates."""
 
 from __future__ import annotations
 
@@ -6,45 +6,41 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
 
+from indexer import fields
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
-from searchapp.query import Query, QueryError, query_from_args
+from searchapp.query import QueryError
+from searchapp.request import Query, query_from_args
 from searchapp.store import IndexMissing
-from searchapp.web import get_index
+from searchapp.suggestions import suggestions
+from searchapp.web.index import get_index
 from searchapp.web.timeline import timeline_svg
 
 bp = Blueprint("pages", __name__)
 
-FACET_LABELS = {"city": "城市", "district": "区县", "year": "年份", "topic": "主题"}
+FACET_LABELS = {field.name: field.label for field in fields.FACETS}
+
+
+def _url(query: Query) -> str:
+    params = query.to_params()
+    return url_for("pages.search") + ("?" + urlencode(params) if params else "")
 
 
 @bp.app_template_global()
 def search_url(query: Query, **changes) -> str:
-    params = query.with_changes(**changes).to_params() if changes else query.to_params()
-    return url_for("pages.search") + ("?" + urlencode(params) if params else "")
+    return _url(query.with_changes(**changes) if changes else query)
 
 
 @bp.app_template_global()
 def toggle_url(query: Query, facet: str, value: str) -> str:
-    params = query.toggled(facet, value).to_params()
-    return url_for("pages.search") + ("?" + urlencode(params) if params else "")
+    return _url(query.toggled(facet, value))
 
 
-def _suggestions(query: Query) -> list[tuple[str, str]]:
-    """Ways out of an empty result: (label, url)."""
-    ways = []
-    for facet, values in query.filters.items():
-        for value in values:
-            ways.append((f"去掉筛选“{value}”", toggle_url(query, facet, value)))
-    if query.year_from is not None or query.year_to is not None:
-        ways.append(("去掉年份范围", search_url(query, year_from=None, year_to=None, page=1)))
-    words = query.text.split()
-    if len(words) > 1:
-        ways.append((f"只搜“{words[0]}”", search_url(query, text=words[0], page=1)))
-    elif query.text and len(query.text) > 2 and '"' not in query.text:
-        shorter = query.text[:2]
-        ways.append((f"试试更短的“{shorter}”", search_url(query, text=shorter, page=1)))
-    return ways
+@bp.app_template_global()
+def unbounded_url(query: Query, name: str) -> str:
+    """The query without its range on facet ``name``."""
+    return _url(query.with_changes(bounds={k: v for k, v in query.bounds.items() if k != name},
+                                   result_page=1))
 
 
 @bp.app_template_global()
@@ -71,12 +67,12 @@ def search():
         return render_template("search.html", query=query, raw_q="", error=None, result=None,
                                overview=overview, timeline=timeline_svg(overview["year"], query, toggle_url))
     result = core.search(index, query, HtmlFormatter())
-    if query.page > result.pages and result.total:
-        abort(404, description=f"只有 {result.pages} 页结果")
+    if query.result_page > result.result_pages and result.total:
+        abort(404, description=f"只有 {result.result_pages} 页结果")
+    ways = [(label, _url(looser)) for label, looser in suggestions(query)] if not result.total else []
     return render_template(
         "search.html", query=query, raw_q=query.text, error=None, result=result, overview=None,
-        suggestions=_suggestions(query),
-        timeline=timeline_svg(result.facets["year"], query, toggle_url),
+        suggestions=ways, timeline=timeline_svg(result.facets["year"], query, toggle_url),
     )
 
 

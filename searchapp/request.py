@@ -1,0 +1,160 @@
+"""``Query``: what a front end asks the core for, and ``query_from_args``, which builds it from
+URL parameters or CLI options alike (one set of names, limits and error messages).
+
+The parameters: ``q`` (the query language, ``searchapp.query``), one per facet of the table of
+fields (repeatable: values OR'ed), ``<name>_from`` / ``<name>_to`` per range facet, ``sort``,
+``page`` (of results) and ``per_page``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Mapping
+
+from indexer import fields
+from searchapp import settings
+from searchapp.query import QueryError, Range, field_node, parse
+
+SORTS = ("relevance", "date")
+FACET_NAMES = tuple(f.name for f in fields.FACETS)
+RANGE_NAMES = tuple(f.name for f in fields.FACETS if f.facet == fields.RANGE_FACET)
+BOUND_PARAMS = {f"{name}_{end}": (name, end) for name in RANGE_NAMES for end in ("from", "to")}
+FILTER_PARAMS = ("q", *FACET_NAMES, *BOUND_PARAMS)
+SEARCH_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search request: the query text, facet filters, order and which page of results."""
+
+    text: str = ""
+    filters: dict[str, tuple] = field(default_factory=dict)  # facet -> values (OR'ed); Ranges for a range facet
+    bounds: dict[str, Range] = field(default_factory=dict)  # range facet -> from/to
+    sort: str = "relevance"
+    result_page: int = 1
+    per_page: int = settings.DEFAULT_PER_PAGE
+
+    @cached_property
+    def tree(self):
+        return parse(self.text) if self.text.strip() else None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text.strip() and not any(self.filters.values()) and not self.bounds
+
+    def with_changes(self, **changes) -> "Query":
+        return replace(self, **changes)
+
+    def toggled(self, facet: str, value: str) -> "Query":
+        """This query with ``value`` added to or removed from a facet filter (first page)."""
+        if facet in RANGE_NAMES:
+            value = Range.parse(value, facet)
+        values = list(self.filters.get(facet, ()))
+        values = [v for v in values if v != value] if value in values else [*values, value]
+        filters = {k: v for k, v in self.filters.items() if k != facet}
+        if values:
+            filters[facet] = tuple(values)
+        return replace(self, filters=filters, result_page=1)
+
+    def to_params(self) -> list[tuple[str, str]]:
+        """URL parameters that give this query back through ``query_from_args``."""
+        params: list[tuple[str, str]] = [("q", self.text)] if self.text else []
+        for facet in FACET_NAMES:
+            params.extend((facet, str(value)) for value in self.filters.get(facet, ()))
+        for name, span in self.bounds.items():
+            for end, year in (("from", span.first), ("to", span.last)):
+                if year is not None:
+                    params.append((f"{name}_{end}", str(year)))
+        if self.sort != "relevance":
+            params.append(("sort", self.sort))
+        if self.result_page != 1:
+            params.append(("page", str(self.result_page)))
+        if self.per_page != settings.DEFAULT_PER_PAGE:
+            params.append(("per_page", str(self.per_page)))
+        return params
+
+
+def check_text(text: str, limit: int = settings.MAX_QUERY_CHARS) -> str:
+    if len(text) > limit:
+        raise QueryError(f"query is too long: {len(text)} characters (at most {limit})")
+    for position, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n\r":
+            raise QueryError(f"query contains a control character (U+{ord(char):04X}) at position {position + 1}")
+    return text.strip()
+
+
+def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> int:
+    raw = _one(args, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number, not {raw!r}", name) from None
+    if not low <= value <= high:
+        raise QueryError(f"{name} must be between {low} and {high}, not {value}", name)
+    return value
+
+
+def _one(args: Mapping, name: str):
+    value = args.get(name)
+    if isinstance(value, (list, tuple)):
+        return value[-1] if value else None
+    return value
+
+
+def _many(args: Mapping, name: str) -> list[str]:
+    if hasattr(args, "getlist"):
+        values = args.getlist(name)
+    else:
+        value = args.get(name)
+        values = [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+    return [v for v in (str(v).strip() for v in values) if v]
+
+
+def _bounds(args: Mapping) -> dict[str, Range]:
+    ends: dict[str, dict[str, int]] = {}
+    for param, (name, end) in BOUND_PARAMS.items():
+        raw = _one(args, param)
+        if raw in (None, ""):
+            continue
+        if not re.fullmatch(r"\d{4}", str(raw).strip()):
+            raise QueryError(f"{param} must be a four-digit year, not {raw!r}", param)
+        ends.setdefault(name, {})[end] = int(str(raw).strip())
+    bounds = {}
+    for name, given in ends.items():
+        if "from" in given and "to" in given and given["from"] > given["to"]:
+            raise QueryError(f"{name}_from is after {name}_to", f"{name}_from")
+        bounds[name] = Range(given.get("from"), given.get("to"))
+    return bounds
+
+
+def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS) -> Query:
+    """A ``Query`` from URL parameters or CLI options; raises ``QueryError`` naming the parameter."""
+    text = check_text(str(_one(args, "q") or ""), max_chars)
+    if text:
+        parse(text)  # report syntax errors now
+    filters: dict[str, tuple] = {}
+    for facet in FACET_NAMES:
+        values: list = []
+        for raw in _many(args, facet):
+            check_text(raw, 100)
+            value = field_node(facet, raw, param=facet).value
+            if value not in values:
+                values.append(value)
+        if values:
+            filters[facet] = tuple(values)
+    sort = str(_one(args, "sort") or "relevance")
+    if sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}", "sort")
+    return Query(
+        text=text,
+        filters=filters,
+        bounds=_bounds(args),
+        sort=sort,
+        result_page=_int_param(args, "page", 1, 1, settings.MAX_PAGE),
+        per_page=_int_param(args, "per_page", settings.DEFAULT_PER_PAGE, 1, settings.MAX_PER_PAGE),
+    )

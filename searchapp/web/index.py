@@ -1,0 +1,39 @@
+"""The app's index, as Flask's tutorial keeps its database in ``db.py``: opened when the app is
+created (which also loads jieba and builds the facet table, before a server forks its workers)
+and got by requests with ``get_index()``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from searchapp.store import REFRESH_SECONDS, IndexMissing, SearchIndex
+
+
+def init_app(app: Flask) -> None:
+    try:
+        index = SearchIndex(Path(app.config["INDEX_DIR"]))
+        index.warm_up()
+        app.extensions["newsearch"] = index
+    except IndexMissing as error:
+        app.extensions["newsearch"] = error
+
+
+def get_index() -> SearchIndex:
+    """The app's index; raises ``IndexMissing`` while there is none (looked for again at most
+    every ``REFRESH_SECONDS``, so an index built after the server started is served)."""
+    extensions = current_app.extensions
+    index = extensions["newsearch"]
+    if isinstance(index, IndexMissing):
+        now = time.monotonic()
+        if now - extensions.get("newsearch_looked", 0.0) < REFRESH_SECONDS:
+            raise index
+        extensions["newsearch_looked"] = now
+        try:
+            extensions["newsearch"] = index = SearchIndex(Path(current_app.config["INDEX_DIR"]))
+        except IndexMissing as error:
+            extensions["newsearch"] = error
+            raise error from None
+    return index
