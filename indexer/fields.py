@@ -15,6 +15,7 @@ labels (``searchapp.web``). Adding a facet is adding (or changing) one row, plus
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -121,6 +122,13 @@ FIELDS: tuple[Field, ...] = (
 BY_NAME = {f.name: f for f in FIELDS}
 FACETS: tuple[Field, ...] = tuple(f for f in FIELDS if f.facet)
 QUERY_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.query)
+
+
+def signature() -> str:
+    """What an index built with this table is like: changes when a field is added, removed or
+    indexed differently (part of the schema version, so such an index must be rebuilt)."""
+    described = [(f.name, f.kind, f.stored, f.unique, f.boost) for f in FIELDS]
+    return hashlib.sha1(repr(described).encode("utf-8")).hexdigest()[:12]
 
 
 def document(prepared) -> dict:

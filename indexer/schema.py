@@ -21,8 +21,10 @@ SORT_DATE = "sort_date"
 SOURCE_VERSION = "source_version"
 
 TITLE_BOOST = fields.TITLE_BOOST
-# Stored with each index (``indexer.indexdir``); an index of another version must be rebuilt.
-SCHEMA_VERSION = 4
+# Stored with each index (``indexer.indexdir``); an index of another version must be rebuilt. The
+# number counts changes outside the table of fields (the analysis, the codec); the signature
+# follows the table.
+SCHEMA_VERSION = f"4-{fields.signature()}"
 
 
 def _whoosh_field(field: fields.Field):
