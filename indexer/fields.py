@@ -46,7 +46,7 @@ class Field:
     facet: str | None = None
     label: str = ""  # shown to people (Chinese)
     query: bool = False  # a query-language field: ``name:value``
-    help: str = ""  # one line for the API and the CLI
+    help: str = ""  # one line for the API and the CLI (default: the label)
     max_buckets: int = 30  # facet values shown
     unique: bool = False
     boost: float = 1.0  # for WORDS fields
@@ -118,6 +118,11 @@ FIELDS: tuple[Field, ...] = (
     Field("url", STORED, lambda p: p.article.url),
     Field("keywords", STORED, lambda p: p.article.keywords),
 )
+
+def described(field: Field) -> str:
+    """The field's one line for the API and the CLI."""
+    return field.help or field.label
+
 
 BY_NAME = {f.name: f for f in FIELDS}
 FACETS: tuple[Field, ...] = tuple(f for f in FIELDS if f.facet)

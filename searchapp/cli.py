@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = with_index(commands.add_parser("search", help="search the index"))
     search.add_argument("query", help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023')
     for field in fields.FACETS:
-        search.add_argument(f"--{field.name}", action="append", help=f"{field.help} (repeat for several)")
+        search.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
     search.add_argument("--sort", default="relevance", help="relevance (default) or date")
     search.add_argument("--page", default="1", help="which page of results (from 1)")
     search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE), help="hits per page (at most 100)")

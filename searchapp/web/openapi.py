@@ -13,7 +13,7 @@ from searchapp.request import BOUND_PARAMS
 
 def _facet_param(field: fields.Field) -> dict:
     return {"name": field.name, "in": "query", "required": False, "style": "form", "explode": True,
-            "description": f"Filter: {field.help}; repeat for several (OR).",
+            "description": f"Filter: {fields.described(field)}; repeat for several (OR).",
             "schema": {"type": "array", "items": {"type": "string", "maxLength": 100}}}
 
 
