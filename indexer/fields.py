@@ -113,7 +113,7 @@ FIELDS: tuple[Field, ...] = (
     Field("year_evidence", STORED, lambda p: p.article.year_evidence),
     Field("date", STORED, lambda p: p.article.date),
     Field("sort_date", NUMBER, lambda p: _sort_date(p.article)),
-    Field("paper", STORED, lambda p: p.article.paper),
+    Field("paper", ID, lambda p: p.article.paper or None, stored=True, facet=TERM_FACET, label="报纸", query=True),
     Field("page_label", STORED, lambda p: p.article.page_label),
     Field("url", STORED, lambda p: p.article.url),
     Field("keywords", STORED, lambda p: p.article.keywords),

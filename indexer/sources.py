@@ -381,7 +381,7 @@ def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[tuple[tuple[int
         yield tuple(batch)
 
 
-_OPTIONAL_STR = ("date", "city", "source", "url", "subtitle")
+_OPTIONAL_STR = ("date", "city", "paper", "source", "url", "subtitle")
 
 
 def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Problem | None:
@@ -437,7 +437,7 @@ def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Proble
         city=(data.get("city") or "").strip(),
         districts=districts,
         topics=topics,
-        paper=(data.get("source") or "").strip(),
+        paper=(data.get("paper") or data.get("source") or "").strip(),  # "source": its older name
         url=(data.get("url") or "").strip(),
     )
 
