@@ -78,8 +78,9 @@ def segment(text: str) -> Segmented:
 class JiebaTokenizer(Tokenizer):
     """Whoosh tokenizer over ``segment``.
 
-    The indexer segments in worker processes and hands Whoosh the list of words (Whoosh's own
-    way to bypass an analyzer), so this runs for queries and for any text Whoosh analyses.
+    The indexer segments each article once (``indexer.documents``) and hands Whoosh the list of
+    words (Whoosh's own way to bypass an analyzer), so this runs for queries and for any text
+    Whoosh analyses.
     """
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,

@@ -1,4 +1,5 @@
-"""From source files to index documents: the work that runs in the worker processes.
+"""From source files to index documents: reading, splitting, normalising, segmenting, tagging
+(in the indexing process; Whoosh's writer processes then write the postings).
 
 A *task* (``indexer.sources.Task``: a page file, a batch of JSON Lines) is read into articles by
 its file's input format; ``prepare`` turns those into ``Prepared`` articles (records with their

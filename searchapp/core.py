@@ -29,19 +29,19 @@ from searchapp.store import SearchIndex
 RELATED_COUNT = 5
 
 
+def _shown(values: dict) -> dict:
+    """What a hit and an article both show of an article (its stored values)."""
+    return {"id": values["id"], "title": cap_title(values["title"]),  # older indexes may hold longer titles
+            "source": values["file"] or values["source"], "date": values["date"], "year": values["year"],
+            "city": values["city"], "districts": values["district"], "topics": values["topic"],
+            "reporters": values["reporter"]}
+
+
 def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
     values = fields.stored_values(stored)
     spans = find_spans(values["text"], terms)
     return results.Hit(
-        id=values["id"],
-        title=cap_title(values["title"]),  # indexes built before titles were capped may hold longer ones
-        source=values["file"] or values["source"],
-        date=values["date"],
-        year=values["year"],
-        city=values["city"],
-        districts=values["district"],
-        topics=values["topic"],
-        reporters=values["reporter"],
+        **_shown(values),
         score=float(score),
         snippets=snippets(values["text"], spans, fmt, count=settings.SNIPPETS_PER_HIT,
                           skip_prefix=values["title"]),
@@ -116,25 +116,17 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
             terms = []
     text = values["text"]
     return results.ArticleDetail(
-        id=values["id"],
-        title=cap_title(values["title"]),
+        **_shown(values),
         subtitle=cap_title(values["subtitle"]),
         text=text,
         paragraphs=paragraphs(text, find_spans(text, terms), fmt),
-        source=values["file"] or values["source"],
         page_id=values["page"],
         position=values["position"] or 0,
         kind=values["kind"],
         column=values["column"],
-        date=values["date"],
-        year=values["year"],
         year_inferred=bool(values["year_inferred"]),
         year_evidence=values["year_evidence"],
-        city=values["city"],
         cities=values["cities"],
-        districts=values["district"],
-        topics=values["topic"],
-        reporters=values["reporter"],
         photographers=list(values["photographers"] or []),
         keywords=list(values["keywords"] or []),
         paper=values["paper"],

@@ -144,6 +144,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture()
+def cli(capsys):
+    """The ``newsearch`` command in this process: ``cli(*args, index_dir=…)`` gives its exit
+    status and what it printed, as a ``CompletedProcess``."""
+    from searchapp.cli import main
+
+    def run(*args: str, index_dir: Path | None = None) -> subprocess.CompletedProcess:
+        argv = [*args, *(["--index-dir", str(index_dir)] if index_dir is not None else [])]
+        status = main(argv)
+        printed = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, status, printed.out, printed.err)
+
+    return run
+
+
 def run_cli(*args: str, index_dir: Path | None = None, check_env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """The real ``newsearch`` command in a subprocess."""

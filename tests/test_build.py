@@ -1,9 +1,5 @@
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from indexer.build import build_index, indexed_versions
@@ -12,7 +8,7 @@ from searchapp.request import Query
 from searchapp.store import SearchIndex
 from whoosh import index as whoosh_index
 
-from conftest import CORPUS, ROOT, run_cli
+from conftest import CORPUS
 
 
 def _ids(index_dir: Path, text: str) -> set[str]:
@@ -70,7 +66,7 @@ def test_catalog_overrides_inferred_year(generated_search):
     assert page0[0].date == "2019-05-04"
 
 
-def test_bad_input_is_named_and_good_input_still_indexed(tmp_path):
+def test_bad_input_is_named_and_good_input_still_indexed(tmp_path, cli):
     archive = tmp_path / "archive"
     archive.mkdir()
     shutil.copy(CORPUS / "002_45d33814e4b80692.txt", archive / "good.txt")
@@ -81,7 +77,7 @@ def test_bad_input_is_named_and_good_input_still_indexed(tmp_path):
     (archive / "lines.jsonl").write_text(
         '{"id": "ok-1", "title": "好记录", "text": "沈阳市和平区的新闻"}\n{broken\n', "utf-8")
     index_dir = tmp_path / "index"
-    done = run_cli("index", str(archive), "--quiet", index_dir=index_dir)
+    done = cli("index", str(archive), "--quiet", index_dir=index_dir)
     assert done.returncode == 1, done.stderr
     errors = done.stderr.splitlines()
     assert any(line.endswith("empty.txt: empty file") for line in errors)
@@ -94,28 +90,8 @@ def test_bad_input_is_named_and_good_input_still_indexed(tmp_path):
     assert _ids(index_dir, "文明城市")  # the good page
 
 
-def test_a_killed_run_leaves_the_previous_index_whole(tmp_path):
-    archive = _copy_corpus(tmp_path)
-    index_dir = tmp_path / "index"
-    build_index([archive], index_dir, workers=1)
-    before = _ids(index_dir, "细河")
-    # Make the second run long: many pages to index after a change.
-    for number in range(80):
-        shutil.copy(CORPUS / "001_1229933dc2040656.txt", archive / f"extra_{number:03d}.txt")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "searchapp.cli", "index", str(archive), "--quiet", "--workers", "1",
-         "--index-dir", str(index_dir)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(4)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL  # killed mid-run, not finished
-    assert _ids(index_dir, "细河") == before
-    # The next run finishes the work.
-    report = build_index([archive], index_dir, workers=1)
-    assert report.files_indexed == 80
-
-
-def test_stats_json(corpus_index):
-    done = run_cli("stats", "--json", index_dir=corpus_index)
+def test_stats_json(corpus_index, cli):
+    done = cli("stats", "--json", index_dir=corpus_index)
     assert done.returncode == 0
     data = json.loads(done.stdout)
     assert data["articles"] == 26 and data["pages"] == 5 and data["index_bytes"] > 0

@@ -1,4 +1,4 @@
-"""The real ``newsearch`` command as a subprocess: output and exit codes."""
+"""The ``newsearch`` command (in this process; on a terminal, as a real one): output and exit codes."""
 
 import json
 
@@ -6,11 +6,10 @@ import pytest
 
 from indexer import fields
 
-from conftest import run_cli
 
 
-def test_search_prints_a_numbered_list(corpus_index):
-    done = run_cli("search", "海州区 文明城市", index_dir=corpus_index)
+def test_search_prints_a_numbered_list(corpus_index, cli):
+    done = cli("search", "海州区 文明城市", index_dir=corpus_index)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("找到 ")
@@ -20,8 +19,8 @@ def test_search_prints_a_numbered_list(corpus_index):
     assert "文明城市" in lines[4]
 
 
-def test_search_json_is_the_api_object(corpus_index, corpus_client):
-    done = run_cli("search", "细河", "--json", "--per-page", "3", index_dir=corpus_index)
+def test_search_json_is_the_api_object(corpus_index, corpus_client, cli):
+    done = cli("search", "细河", "--json", "--per-page", "3", index_dir=corpus_index)
     assert done.returncode == 0
     cli = json.loads(done.stdout)
     api = corpus_client.get("/api/search?q=细河&per_page=3").get_json()
@@ -32,8 +31,8 @@ def test_search_json_is_the_api_object(corpus_index, corpus_client):
     assert set(cli["facets"]) == {field.name for field in fields.FACETS}
 
 
-def test_filters_sort_and_pages(corpus_index):
-    done = run_cli("search", "发展", "--city", "铁岭", "--year", "2023", "--sort", "date",
+def test_filters_sort_and_pages(corpus_index, cli):
+    done = cli("search", "发展", "--city", "铁岭", "--year", "2023", "--sort", "date",
                    "--page", "2", "--per-page", "2", "--json", index_dir=corpus_index)
     data = json.loads(done.stdout)
     assert data["page"] == 2 and len(data["hits"]) <= 2
@@ -52,32 +51,33 @@ def test_filters_sort_and_pages(corpus_index):
     (["search", "阜新", "--per-page", "500"], "per_page must be between"),
     (["search", "阜新", "--sort", "random"], "sort must be one of"),
 ])
-def test_bad_input_exits_2_with_one_line(corpus_index, args, message):
-    done = run_cli(*args, index_dir=corpus_index)
+def test_bad_input_exits_2_with_one_line(corpus_index, args, message, cli):
+    done = cli(*args, index_dir=corpus_index)
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("newsearch: error:")
 
 
-def test_missing_index_says_how_to_build_one(tmp_path):
-    done = run_cli("search", "阜新", index_dir=tmp_path / "nothing")
+def test_missing_index_says_how_to_build_one(tmp_path, cli):
+    done = cli("search", "阜新", index_dir=tmp_path / "nothing")
     assert done.returncode == 1
     assert "newsearch index" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_show_prints_one_article(corpus_index):
-    done = run_cli("show", "002_45d33814e4b80692-05", "-q", "文明城市", index_dir=corpus_index)
+def test_show_prints_one_article(corpus_index, cli):
+    done = cli("show", "002_45d33814e4b80692-05", "-q", "文明城市", index_dir=corpus_index)
     assert done.returncode == 0
     assert done.stdout.startswith("海州区 获评全省文明城市")
-    data = json.loads(run_cli("show", "002_45d33814e4b80692-05", "--json", index_dir=corpus_index).stdout)
+    data = json.loads(cli("show", "002_45d33814e4b80692-05", "--json", index_dir=corpus_index).stdout)
     assert data["id"] == "002_45d33814e4b80692-05" and data["year"] == 2021
-    missing = run_cli("show", "nope", index_dir=corpus_index)
+    missing = cli("show", "nope", index_dir=corpus_index)
     assert missing.returncode == 1 and "no article with id 'nope'" in missing.stderr
 
 
-def test_index_dir_from_the_environment(corpus_index):
-    done = run_cli("search", "细河", check_env={"NEWSEARCH_INDEX_DIR": str(corpus_index)})
+def test_index_dir_from_the_environment(corpus_index, cli, monkeypatch):
+    monkeypatch.setenv("NEWSEARCH_INDEX_DIR", str(corpus_index))
+    done = cli("search", "细河")
     assert done.returncode == 0 and "找到 4 篇文章" in done.stdout
 
 
