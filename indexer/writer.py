@@ -51,6 +51,10 @@ class _CountedCommit:
     expected_sources: Counter | None = None
     before_commit = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._old_segments = {segment.segment_id() for segment in self.segments}
+
     def _commit_toc(self, segments):
         self.check_workers()
         live = sum(segment.doc_count() for segment in segments)
@@ -69,7 +73,7 @@ class _CountedCommit:
         if not self.expected_sources:
             return message
         found: Counter = Counter()
-        new = [s for s in segments if s not in self.segments]
+        new = [s for s in segments if s.segment_id() not in self._old_segments]
         for segment in new:
             reader = SegmentReader(self.storage, self.schema, segment)
             try:

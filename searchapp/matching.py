@@ -6,12 +6,16 @@
   substring test on the document's normalised text (a column), so the set is exact.
 - AND, OR and NOT are intersection, union and difference; ``NOT x`` alone is "all but x".
 
-Ranking is not done here: ``core`` asks Whoosh to score the matched set with the query's words.
+Ranking is not done here (``searchapp.ranking``).
 """
 
 from __future__ import annotations
 
 from itertools import accumulate
+
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 
 from indexer import schema
 from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode
@@ -36,9 +40,6 @@ def _leaf_ids(matcher) -> list[int]:
     (``FilterMatcher``, which the reader puts around a segment's postings when it has deletions)
     is dropped: callers intersect with the live documents.
     """
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-    from whoosh.matching.wrappers import FilterMatcher
-
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
@@ -55,7 +56,6 @@ def _leaf_ids(matcher) -> list[int]:
 def posting_ids(reader, fieldname: str, text: str) -> frozenset[int]:
     """Global document numbers of the postings of ``fieldname:text`` (deleted ones may be
     included)."""
-    from whoosh.reading import TermNotFound
 
     found: list[int] = []
     leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
@@ -106,7 +106,6 @@ class DocSets:
 
     def intersect(self, docs: frozenset[int], fieldname: str, text: str) -> frozenset[int]:
         """``docs`` ∩ the documents of ``fieldname:text``; skips through a much longer list."""
-        from whoosh.reading import TermNotFound
 
         if not docs:
             return docs

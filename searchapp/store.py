@@ -143,12 +143,16 @@ class SearchIndex:
                 time.sleep(0.05)  # back off while the indexer finishes renaming and deleting
 
     def _current_ix(self):
-        """The index in ``index_dir``, reopened when the folder there is a new one."""
+        """The index in ``index_dir``, reopened when the folder there is a new one (one this
+        version of newsearch can read: until then, the one open is kept)."""
         folder = _folder_id(self.index_dir)
-        if folder != self._folder and folder is not None and index_exists(self.index_dir):
+        if folder != self._folder and folder is not None:
             with self._lock:
                 if folder != self._folder:
-                    self.ix = whoosh_index.open_dir(str(self.index_dir))
+                    try:
+                        self.ix = open_index(self.index_dir)
+                    except IndexMissing:
+                        return self.ix
                     self._folder = folder
         return self.ix
 
