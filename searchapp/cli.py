@@ -1,7 +1,8 @@
 """The ``newsearch`` command: parse the arguments, call the indexer or the core, print.
 
-Exit status: 0 success; 1 something was skipped or missing (bad input files, no index, unknown
-id); 2 bad usage (bad query, bad option value).
+Exit status: 0 success; 1 something was skipped, changed (a title cut, an article split: said as
+a warning) or missing (bad input files, no index, unknown id), or a run failed and the index was
+left as it was; 2 bad usage (bad query, bad option value); 130 / 143 interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations

@@ -46,10 +46,12 @@ def test_killed_at_random_moments_the_index_is_before_or_after(tmp_path):
         args, paths, rebuild, after = runs[has_extra]
         before = _count(index_dir)
         mode = MODES[number % len(MODES)]
+        started = time.monotonic()
         process = _start_index(*args, index_dir=index_dir)
         if mode.startswith("worker"):  # a moment of the run's course after the workers start
             _wait_for(lambda: _descendants(process.pid) or process.poll() is not None, 60, "workers")
-        time.sleep(rng.uniform(0, duration))  # the random moment of the kill
+        left = duration - (time.monotonic() - started)
+        time.sleep(rng.uniform(0, max(left, 0)))  # the random moment of the kill, within the run
         workers = _descendants(process.pid)
         if mode == "parent SIGKILL" or mode == "worker and parent SIGKILL":
             if mode.startswith("worker") and workers:
