@@ -101,6 +101,15 @@ class Gazetteer:
         return PlaceMentions(ordered[0] if ordered else "", ordered, districts)
 
 
+def other_names(gazetteer: Gazetteer, spelling: str) -> list[str]:
+    """The other names of the one place ``spelling`` names (阜蒙县 -> 阜新蒙古族自治县, 阜新县, …);
+    [] when it names no place, or several (an ambiguous name is not widened)."""
+    places = gazetteer._names.get(spelling, [])
+    if len(places) != 1:
+        return []
+    return [name for name, named in gazetteer._names.items() if named == places and name != spelling]
+
+
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     data = resources.files("indexer").joinpath("data/gazetteer.toml").read_text("utf-8")

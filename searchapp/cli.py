@@ -117,6 +117,7 @@ def cmd_search(args) -> int:
     from searchapp.terminal import dump_json, render_result, terminal_formatter
 
     params = {"q": args.query, "sort": args.sort, "page": str(args.page), "per_page": str(args.per_page),
+              "aliases": "0" if args.no_aliases else "1",
               **{field.name: getattr(args, field.name) for field in fields.FACETS}}
     try:
         query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
@@ -235,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     for field in fields.FACETS:
         search.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
     search.add_argument("--sort", default="relevance", help="relevance (default) or date")
+    search.add_argument("--no-aliases", action="store_true",
+                        help="search a place only by the name typed (not 阜新蒙古族自治县 for 阜蒙县)")
     search.add_argument("--page", default="1", help="which page of results (from 1)")
     search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE), help="hits per page (at most 100)")
     search.add_argument("--json", action="store_true", help="print the JSON API's result object")

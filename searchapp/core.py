@@ -23,7 +23,7 @@ from searchapp.matching import DocSets
 from searchapp.query import QueryError, parse
 from searchapp.ranking import ranked
 from searchapp.request import Query
-from searchapp.terms import highlight_terms, positive_terms
+from searchapp.terms import highlight_terms, positive_terms, with_place_names
 from searchapp.store import SearchIndex
 
 RELATED_COUNT = 5
@@ -55,7 +55,9 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
     searcher = index.searcher()
     table = index.facet_table(searcher)
     docsets = DocSets(searcher, table.live, table.facets)
-    tree = query.tree
+    tree, widened = query.tree, {}
+    if tree is not None and query.aliases:
+        tree, widened = with_place_names(tree)
     matched = docsets.evaluate(tree) if tree is not None else table.live
     filter_sets = table.filter_sets(query.filters, query.bounds)
     final = matched
@@ -87,6 +89,7 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
         facets=table.counts(matched, filter_sets, query.filters),
         sort=query.sort,
         filters={name: tuple(str(v) for v in values) for name, values in query.filters.items()},
+        aliases=widened,
     )
 
 
@@ -111,7 +114,7 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
     terms = []
     if query_text.strip():
         try:
-            terms = highlight_terms(parse(query_text))
+            terms = highlight_terms(with_place_names(parse(query_text))[0])
         except QueryError:
             terms = []
     text = values["text"]

@@ -3,7 +3,7 @@ URL parameters or CLI options alike (one set of names, limits and error messages
 
 The parameters: ``q`` (the query language, ``searchapp.query``), one per facet of the table of
 fields (repeatable: values OR'ed), ``<name>_from`` / ``<name>_to`` per range facet, ``sort``,
-``page`` (of results) and ``per_page``.
+``page`` (of results), ``per_page`` and ``aliases`` (0: search a place by the name typed only).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ FACET_NAMES = tuple(f.name for f in fields.FACETS)
 RANGE_NAMES = tuple(f.name for f in fields.FACETS if f.facet == fields.RANGE_FACET)
 BOUND_PARAMS = {f"{name}_{end}": (name, end) for name in RANGE_NAMES for end in ("from", "to")}
 FILTER_PARAMS = ("q", *FACET_NAMES, *BOUND_PARAMS)
-SEARCH_PARAMS = (*FILTER_PARAMS, "sort", "page", "per_page")
+SEARCH_PARAMS = (*FILTER_PARAMS, "aliases", "sort", "page", "per_page")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Query:
     sort: str = "relevance"
     result_page: int = 1
     per_page: int = settings.DEFAULT_PER_PAGE
+    aliases: bool = True  # a place's other names are searched too
 
     @cached_property
     def tree(self):
@@ -72,6 +73,8 @@ class Query:
             params.append(("sort", self.sort))
         if self.result_page != 1:
             params.append(("page", str(self.result_page)))
+        if not self.aliases:
+            params.append(("aliases", "0"))
         if self.per_page != settings.DEFAULT_PER_PAGE:
             params.append(("per_page", str(self.per_page)))
         return params
@@ -155,6 +158,7 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
         filters=filters,
         bounds=_bounds(args),
         sort=sort,
+        aliases=bool(_int_param(args, "aliases", 1, 0, 1)),
         result_page=_int_param(args, "page", 1, 1, settings.MAX_PAGE),
         per_page=_int_param(args, "per_page", settings.DEFAULT_PER_PAGE, 1, settings.MAX_PER_PAGE),
     )

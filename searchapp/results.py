@@ -50,6 +50,7 @@ class SearchResult:
     facets: dict[str, list[FacetBucket]]
     sort: str = "relevance"
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # place names also searched
 
     @property
     def result_pages(self) -> int:
@@ -64,6 +65,7 @@ class SearchResult:
             "took_ms": round(self.took_ms, 2),
             "sort": self.sort,
             "filters": {k: list(v) for k, v in self.filters.items()},
+            "aliases": {k: list(v) for k, v in self.aliases.items()},
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [b.to_dict() for b in buckets] for name, buckets in self.facets.items()},
         }

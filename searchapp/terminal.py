@@ -49,6 +49,8 @@ def render_result(result: results.SearchResult, colour: bool) -> str:
     lines = []
     shown = f"第 {result.result_page}/{result.result_pages} 页" if result.total else "没有结果"
     lines.append(f"找到 {result.total} 篇文章（{shown}，{result.took_ms:.0f} ms）")
+    for term, names in result.aliases.items():
+        lines.append(_style(f"同时搜索了 {'、'.join(names)}（{term} 的别名；--no-aliases 只搜 {term}）", DIM, colour))
     first = (result.result_page - 1) * result.per_page
     for number, hit in enumerate(result.hits, start=first + 1):
         lines.append("")

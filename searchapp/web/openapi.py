@@ -33,6 +33,10 @@ _FILTER_PARAMS = [
 ]
 
 _PAGING_PARAMS = [
+    {"name": "aliases", "in": "query", "required": False,
+     "description": "1 (default): a term that names a place also finds the place's other names "
+                    "(阜蒙县 finds 阜新蒙古族自治县); 0: only the name as typed.",
+     "schema": {"type": "integer", "enum": [0, 1], "default": 1}},
     {"name": "sort", "in": "query", "required": False,
      "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}},
     {"name": "page", "in": "query", "required": False,
@@ -71,12 +75,15 @@ SCHEMAS = {
     },
     "SearchResult": {
         "type": "object", "additionalProperties": False,
-        "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "sort", "filters"],
+        "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "sort", "filters",
+                     "aliases"],
         "properties": {
             "query": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
             "took_ms": {"type": "number"}, "sort": {"type": "string", "enum": ["relevance", "date"]},
             "filters": {"type": "object", "additionalProperties": _STRINGS},
+            "aliases": {"type": "object", "additionalProperties": _STRINGS,
+                        "description": "a term that names a place -> the place's other names, searched too"},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {"$ref": "#/components/schemas/Facets"},
         },
