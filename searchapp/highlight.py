@@ -15,10 +15,11 @@ import html
 import re
 from dataclasses import dataclass
 
-from indexer.normalize import normalize_with_offsets
+from indexer.normalize import normalize, normalize_with_offsets
 
 SNIPPET_CHARS = 130
 _SENTENCE_END = re.compile(r"[。！？!?]+[”」』\"]?|\n+")
+_QUOTES_AND_ENDS = "。！？!?”」』\"“「『 \n"
 
 # What a terminal would act on rather than print: escape sequences (CSI with its parameters,
 # a terminated OSC/DCS/PM/APC string, other ESC sequences; also in their 8-bit C1 forms) and
@@ -133,6 +134,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+def _said(sentence: str) -> str:
+    """What a sentence says, for telling repeats apart: normalised, without its quotes and end."""
+    return normalize(sentence).strip(_QUOTES_AND_ENDS)
+
+
 def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
@@ -150,13 +156,23 @@ def snippets(text: str, spans: list[Span], fmt: Formatter, count: int = 3,
         return [fmt.text(lead + ("…" if len(text) - body_start > width else ""))] if lead else []
     scored = []
     for start, end in _sentences(text):
-        if spans_in_body is not spans and end <= body_start:
-            continue  # the title is shown above the snippets already
+        if spans_in_body is not spans and start < body_start:
+            continue  # the title (its line end included) is shown above the snippets already
         inside = [s for s in spans if s.start < end and s.end > start]
         if inside:
             scored.append((-len({s.term for s in inside}), -len(inside), start, end, inside))
     scored.sort()
-    chosen = sorted(scored[:count], key=lambda item: item[2])
+    # A page may print a sentence twice (a pull quote, a box repeating the body), or the title
+    # again below a column's name: each is shown once, the title not at all unless it alone matches.
+    chosen, seen = [], {_said(skip_prefix)} if skip_prefix else set()
+    for item in scored:
+        said = _said(text[item[2]:item[3]])
+        if said not in seen:
+            seen.add(said)
+            chosen.append(item)
+            if len(chosen) == count:
+                break
+    chosen = sorted(chosen or scored[:1], key=lambda item: item[2])
     fragments = []
     for _, _, start, end, inside in chosen:
         if end - start > width:

@@ -218,3 +218,26 @@ def test_skipping_intersection_equals_set_intersection(generated_search):
     for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("grams", "的"), ("grams", "无此词")):
         fresh = DocSets(searcher, table.live, table.facets)
         assert fresh.intersect(small, fieldname, text) == small & docsets.term(fieldname, text)
+
+
+def test_snippets_never_repeat_a_sentence():
+    from searchapp.highlight import find_spans, snippets
+    text = ("标题\n本报讯 “双月调度项目”一改传统会议模式，把会议开到项目现场。其他内容。\n"
+            "“双月調度項目”一改傳統會議模式，把會議開到項目現場。\n另一个项目开工。")
+    found = snippets(text, find_spans(text, [("项目", [])]), Formatter(), skip_prefix="标题")
+    said = [normalize(s).strip("。…") for s in found]
+    assert len(said) == len(set(said)) == 2 and "另一个项目开工" in said
+
+
+def test_a_sentence_printed_twice_on_the_page_is_one_snippet(corpus_search):
+    hit = next(h for h in search(corpus_search, Query(text="项目", per_page=100), Formatter()).hits
+               if h.id == "002_45d33814e4b80692-01")
+    assert len(hit.snippets) == len(set(hit.snippets)) == 3
+
+
+@pytest.mark.parametrize("text, article_id", [("发展", "003_99244411f5f1c9bb-04"),  # the title starts the text
+                                              ("阜新", "001_1229933dc2040656-02")])  # below a column's name
+def test_the_title_is_not_repeated_as_a_snippet(corpus_search, text, article_id):
+    hit = next(h for h in search(corpus_search, Query(text=text, per_page=100), Formatter()).hits
+               if h.id == article_id)
+    assert hit.snippets and all(normalize(s).strip("…") != normalize(hit.title) for s in hit.snippets)
