@@ -114,36 +114,43 @@ def cmd_search(args) -> int:
     from searchapp.highlight import HtmlFormatter
     from searchapp.query import QueryError
     from searchapp.request import query_from_args
-    from searchapp.terminal import dump_json, render_result, terminal_formatter
+    from searchapp.terminal import colour_wanted, dump_json, render_result, terminal_formatter
 
-    params = {"q": args.query, "sort": args.sort, "page": str(args.page), "per_page": str(args.per_page),
+    text = " ".join(part.strip() for part in args.query)  # 阜新 招商 unquoted is one query
+    params = {"q": text, "sort": args.sort, "page": str(args.page), "per_page": str(args.per_page),
               "aliases": "0" if args.no_aliases else "1",
               **{field.name: getattr(args, field.name) for field in fields.FACETS}}
     try:
         query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
         if not query.text and query.is_empty:
-            raise QueryError("empty query: type a word to search for")
+            raise QueryError("empty query: type a word to search for", code="empty_query")
     except QueryError as error:
         return _fail(str(error), EXIT_USAGE)
     index = _open(args)
     if args.json:
         print(dump_json(search(index, query, HtmlFormatter()).to_dict()))
     else:
-        print(render_result(search(index, query, terminal_formatter()), sys.stdout.isatty()))
+        print(render_result(search(index, query, terminal_formatter()), colour_wanted()))
     return EXIT_OK
 
 
 def cmd_show(args) -> int:
     from searchapp.core import get_article
     from searchapp.highlight import HtmlFormatter
-    from searchapp.terminal import dump_json, render_article, terminal_formatter
+    from searchapp.query import QueryError
+    from searchapp.request import check_text
+    from searchapp.terminal import colour_wanted, dump_json, render_article, terminal_formatter
 
+    try:
+        query_text = check_text(args.query or "")
+    except QueryError as error:
+        return _fail(str(error), EXIT_USAGE)
     index = _open(args)
     fmt = HtmlFormatter() if args.json else terminal_formatter()
-    article = get_article(index, args.id, args.query or "", fmt)
+    article = get_article(index, args.id, query_text, fmt)
     if article is None:
         return _fail(f"no article with id {args.id!r} (ids are listed by `newsearch search`)", EXIT_PROBLEMS)
-    print(dump_json(article.to_dict()) if args.json else render_article(article, sys.stdout.isatty()))
+    print(dump_json(article.to_dict()) if args.json else render_article(article, colour_wanted()))
     return EXIT_OK
 
 
@@ -206,6 +213,31 @@ def _not_text(argv: list[str]) -> str | None:
     return None
 
 
+def _is_term(argument: str) -> bool:
+    """``-铁岭``, ``-"细河"``, ``-(…)``: a '-' followed by neither another '-' nor an ASCII letter
+    or digit is a term to exclude, never an option (options are ``--name`` and ``-q``)."""
+    return len(argument) > 1 and argument[0] == "-" and not (
+        argument[1] == "-" or (argument[1].isascii() and argument[1].isalnum()))
+
+
+def _terms_as_positionals(argv: list[str]) -> list[str]:
+    """``newsearch search -铁岭 阜新`` and ``show ID -q -铁岭``: argparse would take ``-铁岭`` for
+    an unknown option. It takes an argument holding a space for a positional (or an option's
+    value), so such a term gets a leading space (queries are stripped). Not after ``--``, which
+    makes everything after it positional anyway, nor for ``--index-dir``'s value."""
+    if not argv or argv[0] not in ("search", "show"):
+        return argv
+    fixed = argv[:1]
+    for previous, argument in zip(argv, argv[1:]):
+        if "--" in fixed or previous == "--index-dir" or not _is_term(argument):
+            fixed.append(argument)
+        elif argv[0] == "search" or previous in ("-q", "--query"):
+            fixed.append(" " + argument)
+        else:
+            fixed.append(argument)
+    return fixed
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsearch", description="Search a Chinese news archive.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -220,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "them, leaving other indexed files alone; files gone from a folder given "
                        "are removed from the index")
     index.add_argument("--rebuild", action="store_true", help="start over: the index will hold only PATHS")
-    index.add_argument("--workers", type=_positive, help="writer processes (default: cores)")
+    index.add_argument("--workers", type=_positive,
+                       help="writer processes (default: cores, at most 4; one when there is less than "
+                            "4 MiB to index)")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=cmd_index)
@@ -232,35 +266,39 @@ def build_parser() -> argparse.ArgumentParser:
     remove.set_defaults(handler=cmd_remove)
 
     search = with_index(commands.add_parser("search", help="search the index"))
-    search.add_argument("query", help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023')
+    search.add_argument("query", nargs="+", metavar="QUERY",
+                        help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023 (several '
+                             'arguments are joined by spaces; -铁岭 excludes, as does anything after --)')
     for field in fields.FACETS:
         search.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
     search.add_argument("--sort", default="relevance", help="relevance (default) or date")
     search.add_argument("--no-aliases", action="store_true",
                         help="search a place only by the name typed (not 阜新蒙古族自治县 for 阜蒙县)")
-    search.add_argument("--page", default="1", help="which page of results (from 1)")
-    search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE), help="hits per page (at most 100)")
+    search.add_argument("--page", default="1", help=f"which page of results (default: 1, at most {settings.MAX_PAGE})")
+    search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE),
+                        help=f"hits per page (default: {settings.DEFAULT_PER_PAGE}, at most {settings.MAX_PER_PAGE})")
     search.add_argument("--json", action="store_true", help="print the JSON API's result object")
     search.set_defaults(handler=cmd_search)
 
     show = with_index(commands.add_parser("show", help="print one article"))
-    show.add_argument("id")
+    show.add_argument("id", help="the article's id (as `search` lists it)")
     show.add_argument("-q", "--query", help="mark this query's matches")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="print the JSON API's article object")
     show.set_defaults(handler=cmd_show)
 
     stats = with_index(commands.add_parser("stats", help="counts and size of the index"))
     stats.add_argument("--sources", action="store_true", help="list every indexed file")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="print as JSON")
     stats.set_defaults(handler=cmd_stats)
 
     serve = with_index(commands.add_parser("serve", help="serve the web page and the JSON API (gunicorn)"))
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="TCP port, 1–65535 (default: 8000)")
     serve.add_argument("--workers", type=_positive, help="worker processes (default: cores, at most 4)")
-    serve.add_argument("--threads", type=_positive, default=4, help="threads per worker")
+    serve.add_argument("--threads", type=_positive, default=4, help="threads per worker (default: 4)")
     serve.add_argument("--corpus", default=str(settings.DEFAULT_CORPUS),
-                       help="archive indexed first when there is no index yet (default: corpus/)")
+                       help="archive indexed first when there is no index yet (default: corpus/ in the "
+                            "current folder)")
     serve.set_defaults(handler=cmd_serve)
     return parser
 
@@ -270,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = _not_text(argv)
     if bad is not None:
         return _fail(f"argument {bad!r} is not valid UTF-8 text", EXIT_USAGE)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_terms_as_positionals(argv))
     try:
         return args.handler(args)
     except SystemExit as exit_:

@@ -45,6 +45,8 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
         score=float(score),
         snippets=snippets(values["text"], spans, fmt, count=settings.SNIPPETS_PER_HIT,
                           skip_prefix=values["title"]),
+        paper=values["paper"],
+        page_label=values["page_label"],
     )
 
 

@@ -6,7 +6,7 @@ Language (the same in the web page, the API and the CLI)::
     阜新 OR 铁岭           either
     NOT 铁岭, -铁岭        without
     (阜新 OR 铁岭) 招商    grouping
-    "细河区 文明"          exact: the string occurs as such (“…” works too)
+    "细河区 文明"          exact: the string occurs as such (“…”, 「…」 and 『…』 work too)
     city:阜新 district:海州区 year:2021 year:2020..2023 topic:营商环境 reporter:侯悦林 title:开门红
 
 The ``field:`` names are the query fields of the table of fields (``indexer.fields``). Every
@@ -27,11 +27,14 @@ QUERY_FIELDS = {field.name: field for field in fields.QUERY_FIELDS}
 
 
 class QueryError(ValueError):
-    """A query or parameter that cannot be searched; the message says what and where."""
+    """A query or parameter that cannot be searched; the message says what and where (in
+    English), ``code`` which kind of error it is (stable: the API's ``reason``, and what the page
+    picks its Chinese message by)."""
 
-    def __init__(self, message: str, param: str = "q"):
+    def __init__(self, message: str, param: str = "q", *, code: str = "bad_query"):
         super().__init__(message)
         self.param = param
+        self.code = code
 
 
 _RANGE_RE = re.compile(r"^(\d{4})?(?:(\.\.)(\d{4})?)?$")
@@ -49,12 +52,13 @@ class Range:
         text = value.strip()
         match = _RANGE_RE.match(text)
         if not match or text in ("", ".."):
-            raise QueryError(f"{param} must be a year (2021) or a range (2020..2023), not {value!r}", param)
+            raise QueryError(f"{param} must be a year (2021) or a range (2020..2023), not {value!r}", param,
+                             code="bad_year")
         first, dots, last = match.groups()
         first_year = int(first) if first else None
         last_year = int(last) if last else (first_year if not dots else None)
         if first_year is not None and last_year is not None and first_year > last_year:
-            raise QueryError(f"{param} range {value!r} ends before it starts", param)
+            raise QueryError(f"{param} range {value!r} ends before it starts", param, code="range_reversed")
         return cls(first_year, last_year)
 
     def __contains__(self, number: int) -> bool:
@@ -101,8 +105,11 @@ class OrNode:
 # ---------------------------------------------------------------------------------------------
 # Tokens
 
-_OPEN_QUOTES = {'"': '"', "“": "”", "”": "”"}
-_TOKEN_BREAK = set(' ()"“”')
+# An opening quote -> its closing one ('"' closes any). Corner brackets are the quotes of
+# traditional Chinese text (and what some input methods type); ” also opens, as input methods
+# often type ”…”.
+_OPEN_QUOTES = {'"': '"', "“": "”", "”": "”", "「": "」", "『": "』"}
+_TOKEN_BREAK = set(' ()"“”「『')
 _FIELD_RE = re.compile(r"([A-Za-z_]+):")
 
 
@@ -158,7 +165,8 @@ def _closing_quote(text: str, start: int) -> int:
     for end in range(start + 1, len(text)):
         if text[end] in closers:
             return end
-    raise QueryError(f"unbalanced quote: the quote at position {start + 1} is never closed")
+    raise QueryError(f"unbalanced quote: the quote at position {start + 1} is never closed",
+                     code="unclosed_quote")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,8 +191,9 @@ class _Parser:
         token = self.peek()
         if token is not None:
             if token.kind == "close":
-                raise QueryError(f"unbalanced parenthesis: ')' at position {token.pos + 1} has no '('")
-            raise QueryError(f"unexpected {token.value!r} at position {token.pos + 1}")
+                raise QueryError(f"unbalanced parenthesis: ')' at position {token.pos + 1} has no '('",
+                                 code="unopened_parenthesis")
+            raise QueryError(f"unexpected {token.value!r} at position {token.pos + 1}", code="unexpected")
         return node
 
     def or_expr(self):
@@ -192,7 +201,8 @@ class _Parser:
         while (token := self.peek()) is not None and token.kind == "or":
             self.take()
             if self.peek() is None or self.peek().kind in ("or", "close"):
-                raise QueryError(f"OR at position {token.pos + 1} needs a term after it")
+                raise QueryError(f"OR at position {token.pos + 1} needs a term after it",
+                                 code="missing_operand")
             children.append(self.and_expr())
         return children[0] if len(children) == 1 else OrNode(tuple(children))
 
@@ -203,7 +213,7 @@ class _Parser:
         if not children:
             token = self.peek()
             where = f" before position {token.pos + 1}" if token else ""
-            raise QueryError(f"expected a term{where}")
+            raise QueryError(f"expected a term{where}", code="expected_term")
         return children[0] if len(children) == 1 else AndNode(tuple(children))
 
     def unary(self):
@@ -211,7 +221,8 @@ class _Parser:
         if token.kind in ("not", "minus"):
             self.take()
             if self.peek() is None or self.peek().kind in ("or", "close"):
-                raise QueryError(f"{token.value} at position {token.pos + 1} needs a term after it")
+                raise QueryError(f"{token.value} at position {token.pos + 1} needs a term after it",
+                                 code="missing_operand")
             return NotNode(self.unary())
         return self.primary()
 
@@ -219,15 +230,18 @@ class _Parser:
         token = self.take()
         if token.kind == "open":
             if self.peek() is None:
-                raise QueryError(f"unbalanced parenthesis: '(' at position {token.pos + 1} is never closed")
+                raise QueryError(f"unbalanced parenthesis: '(' at position {token.pos + 1} is never closed",
+                                 code="unclosed_parenthesis")
             node = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != "close":
-                raise QueryError(f"unbalanced parenthesis: '(' at position {token.pos + 1} is never closed")
+                raise QueryError(f"unbalanced parenthesis: '(' at position {token.pos + 1} is never closed",
+                                 code="unclosed_parenthesis")
             self.take()
             return node
         if token.kind == "close":
-            raise QueryError(f"unbalanced parenthesis: ')' at position {token.pos + 1} has no '('")
+            raise QueryError(f"unbalanced parenthesis: ')' at position {token.pos + 1} has no '('",
+                             code="unopened_parenthesis")
         if token.kind == "phrase":
             return _term(token.value, exact=True, pos=token.pos)
         if token.kind == "field":
@@ -237,10 +251,11 @@ class _Parser:
     def field(self, token: _Token):
         if token.value not in QUERY_FIELDS:
             raise QueryError(f"unknown field '{token.value}:' at position {token.pos + 1}; "
-                             f"known fields: {', '.join(QUERY_FIELDS)}")
+                             f"known fields: {', '.join(QUERY_FIELDS)}", code="unknown_field")
         value = self.peek()
         if value is None or value.kind not in ("word", "phrase") or value.pos != token.pos + len(token.value) + 1:
-            raise QueryError(f"field '{token.value}:' at position {token.pos + 1} needs a value right after the colon")
+            raise QueryError(f"field '{token.value}:' at position {token.pos + 1} needs a value right after the colon",
+                             code="field_needs_value")
         self.take()
         return field_node(token.value, value.value, exact=value.kind == "phrase")
 
@@ -248,7 +263,8 @@ class _Parser:
 def _term(raw: str, exact: bool, pos: int) -> TermNode:
     text = normalize(raw)
     if not text:
-        raise QueryError(f"empty {'quotes' if exact else 'term'} at position {pos + 1}")
+        raise QueryError(f"empty {'quotes' if exact else 'term'} at position {pos + 1}",
+                         code="empty_quotes" if exact else "empty_term")
     return TermNode(text, exact)
 
 
@@ -259,7 +275,7 @@ def field_node(name: str, raw: str, exact: bool = False, param: str | None = Non
     field = QUERY_FIELDS[name]
     value = normalize(raw)
     if not value:
-        raise QueryError(f"{name} needs a value", param)
+        raise QueryError(f"{name} needs a value", param, code="missing_value")
     if field.facet == fields.RANGE_FACET:
         return FieldNode(name, Range.parse(value, param), exact)
     if field.canonical is not None:
@@ -271,7 +287,7 @@ def parse(text: str):
     """The syntax tree of a query string (already checked for length and characters)."""
     tokens = _tokens(text)
     if not tokens:
-        raise QueryError("empty query: type a word to search for")
+        raise QueryError("empty query: type a word to search for", code="empty_query")
     return _Parser(tokens).parse()
 
 

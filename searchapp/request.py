@@ -80,12 +80,22 @@ class Query:
         return params
 
 
+# Invisible characters that come along when text is copied from a web page or a document (zero
+# width space, non-joiner, joiner, word joiner, byte order mark): removed, not refused.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def check_text(text: str, limit: int = settings.MAX_QUERY_CHARS) -> str:
-    if len(text) > limit:
-        raise QueryError(f"query is too long: {len(text)} characters (at most {limit})")
+    """``text`` without pasted invisible characters and surrounding space; refused when it is
+    longer than ``limit`` or holds another control or format character (its position counted
+    in the text as given)."""
     for position, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n\r":
-            raise QueryError(f"query contains a control character (U+{ord(char):04X}) at position {position + 1}")
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n\r" and ord(char) not in INVISIBLE:
+            raise QueryError(f"query contains a control character (U+{ord(char):04X}) at position {position + 1}",
+                             code="control_character")
+    text = text.translate(INVISIBLE)
+    if len(text) > limit:
+        raise QueryError(f"query is too long: {len(text)} characters (at most {limit})", code="too_long")
     return text.strip()
 
 
@@ -96,9 +106,9 @@ def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw!r}", name) from None
+        raise QueryError(f"{name} must be a whole number, not {raw!r}", name, code="not_a_number") from None
     if not low <= value <= high:
-        raise QueryError(f"{name} must be between {low} and {high}, not {value}", name)
+        raise QueryError(f"{name} must be between {low} and {high}, not {value}", name, code="out_of_range")
     return value
 
 
@@ -125,12 +135,12 @@ def _bounds(args: Mapping) -> dict[str, Range]:
         if raw in (None, ""):
             continue
         if not re.fullmatch(r"\d{4}", str(raw).strip()):
-            raise QueryError(f"{param} must be a four-digit year, not {raw!r}", param)
+            raise QueryError(f"{param} must be a four-digit year, not {raw!r}", param, code="bad_year")
         ends.setdefault(name, {})[end] = int(str(raw).strip())
     bounds = {}
     for name, given in ends.items():
         if "from" in given and "to" in given and given["from"] > given["to"]:
-            raise QueryError(f"{name}_from is after {name}_to", f"{name}_from")
+            raise QueryError(f"{name}_from is after {name}_to", f"{name}_from", code="range_reversed")
         bounds[name] = Range(given.get("from"), given.get("to"))
     return bounds
 
@@ -152,7 +162,7 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
             filters[facet] = tuple(values)
     sort = str(_one(args, "sort") or "relevance")
     if sort not in SORTS:
-        raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}", "sort")
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}", "sort", code="not_a_choice")
     return Query(
         text=text,
         filters=filters,

@@ -28,6 +28,8 @@ class Hit:
     reporters: list[str]
     score: float
     snippets: list[str]  # formatted by the front end's formatter
+    paper: str = ""  # the newspaper, when known
+    page_label: str = ""  # its page (版次, e.g. 第3版), when known
 
     def to_dict(self) -> dict:
         data = {"id": self.id, "title": self.title, "source": self.source}
@@ -36,6 +38,7 @@ class Hit:
         data["year"] = self.year
         data.update(city=self.city, districts=self.districts, topics=self.topics,
                     reporters=self.reporters, score=round(self.score, 4), snippets=self.snippets)
+        data.update({key: value for key, value in (("paper", self.paper), ("page_label", self.page_label)) if value})
         return data
 
 

@@ -8,6 +8,7 @@ the formatter (``terminal_formatter``) before it adds its colours, everything el
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -22,10 +23,14 @@ RESET = "\x1b[0m"
 _RAW_IN_JSON = re.compile("[\x7f-\x9f]")
 
 
+def colour_wanted(stream=None) -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set to anything (https://no-color.org)."""
+    return (stream or sys.stdout).isatty() and not os.environ.get("NO_COLOR")
+
+
 def terminal_formatter(stream=None) -> Formatter:
     """For the snippets and paragraphs of ``render_result`` and ``render_article``."""
-    stream = stream or sys.stdout
-    return AnsiFormatter() if stream.isatty() else Formatter()
+    return AnsiFormatter() if colour_wanted(stream) else Formatter()
 
 
 def _line(value: str) -> str:
@@ -37,11 +42,15 @@ def _style(text: str, style: str, colour: bool) -> str:
     return f"{style}{_line(text)}{RESET}" if colour else _line(text)
 
 
+def _when(item) -> str:
+    return item.date or (str(item.year) if item.year else "")
+
+
 def meta_line(hit: results.Hit) -> str:
-    parts = [hit.city or "—", "、".join(hit.districts) or "—", hit.date or (str(hit.year) if hit.year else "—")]
-    if hit.topics:
-        parts.append("、".join(hit.topics))
-    return " · ".join(parts)
+    """What is known of a hit, the unknown left out: city · districts · date · paper and page · topics."""
+    parts = [hit.city, "、".join(hit.districts), _when(hit), f"{hit.paper} {hit.page_label}".strip(),
+             "、".join(hit.topics)]
+    return " · ".join(part for part in parts if part)
 
 
 def render_result(result: results.SearchResult, colour: bool) -> str:
@@ -68,9 +77,9 @@ def render_article(article: results.Article, colour: bool) -> str:
     lines = [_style(article.title, BOLD, colour)]
     if article.subtitle:
         lines.append(_line(article.subtitle))
-    meta = [article.city or "—", "、".join(article.districts) or "—",
-            article.date or (str(article.year) if article.year else "—")]
-    lines.append(_style(" · ".join(meta), DIM, colour))
+    meta = " · ".join(part for part in (article.city, "、".join(article.districts), _when(article)) if part)
+    if meta:
+        lines.append(_style(meta, DIM, colour))
     if article.topics:
         lines.append(_style("主题：" + "、".join(article.topics), DIM, colour))
     if article.reporters:

@@ -99,3 +99,65 @@ def test_missing_index_is_503(tmp_path):
     response = client.get("/api/search?q=阜新")
     assert response.status_code == 503 and "newsearch index" in response.get_json()["error"]["message"]
     assert client.get("/").status_code == 503
+
+
+def test_errors_carry_a_stable_reason(client):
+    error = client.get("/api/search?q=(阜新").get_json()
+    check(error, "Error")
+    assert error["error"]["code"] == "bad_parameter" and error["error"]["reason"] == "unclosed_parenthesis"
+    assert "unbalanced parenthesis" in error["error"]["message"]  # the message stays English
+    unknown = client.get("/api/search?q=阜新&colour=red").get_json()["error"]
+    assert unknown["reason"] == "unknown_parameter" and unknown["parameter"] == "colour"
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("2021", True), ("2020..2023", True), ("2020..", True), ("..2023", True),
+    ("..", False), ("20x1", False), ("12021", False), ("2021.", False), ("2020...2023", False), ("21", False),
+])
+def test_the_documented_year_pattern_is_what_the_server_accepts(client, value, accepted):
+    import re
+    document = openapi_document()
+    year = next(p for p in document["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "year")
+    assert bool(re.search(year["schema"]["items"]["pattern"], value)) == accepted
+    assert (client.get("/api/search", query_string={"year": value}).status_code == 200) == accepted
+
+
+@pytest.mark.parametrize("method, url, path, status", [
+    ("get", "/api/search?q=阜新", "/api/search", 200),
+    ("get", "/api/search?q=(阜新", "/api/search", 400),
+    ("post", "/api/search?q=阜新", "/api/search", 405),
+    ("get", "/api/facets?year=2021", "/api/facets", 200),
+    ("get", "/api/facets?year=x", "/api/facets", 400),
+    ("put", "/api/facets", "/api/facets", 405),
+    ("get", "/api/articles/rec-001", "/api/articles/{id}", 200),
+    ("get", "/api/articles/rec-001?q=" + "阜" * 501, "/api/articles/{id}", 400),
+    ("get", "/api/articles/rec-001?colour=red", "/api/articles/{id}", 400),
+    ("get", "/api/articles/nope", "/api/articles/{id}", 404),
+    ("delete", "/api/articles/rec-001", "/api/articles/{id}", 405),
+    ("post", "/api/openapi.json", "/api/openapi.json", 405),
+])
+def test_every_status_returned_is_documented_with_its_schema(client, method, url, path, status):
+    response = getattr(client, method)(url)
+    assert response.status_code == status
+    documented = openapi_document()["paths"][path]["get"]["responses"]
+    assert str(status) in documented
+    schema = documented[str(status)]["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        check(response.get_json(), schema["$ref"].rsplit("/", 1)[1])
+    if status == 405:
+        assert "Allow" in documented["405"]["headers"] and "GET" in response.headers["Allow"]
+
+
+def test_503_is_documented_for_every_operation_that_reads_the_index():
+    paths = openapi_document()["paths"]
+    for path in ("/api/search", "/api/facets", "/api/articles/{id}"):
+        assert {"400", "405", "503"} <= set(paths[path]["get"]["responses"])
+    assert "404" in paths["/api/articles/{id}"]["get"]["responses"]
+
+
+def test_hits_carry_the_paper_and_page_when_known(client):
+    data = client.get("/api/search?q=第0号测试版面").get_json()
+    check(data, "SearchResult")
+    first = next(h for h in data["hits"] if h["id"] == "pages~page_000-01")
+    assert first["paper"] == "辽宁日报" and first["page_label"] == "第3版"
+    assert all("page_label" not in h for h in data["hits"] if h["id"] != "pages~page_000-01")

@@ -118,3 +118,25 @@ def test_phone_width_layout(server, browser):
         browser.save_screenshot(str(SCREENSHOTS / "phone.png"))
     finally:
         browser.set_window_size(1200, 1400)
+
+
+def test_phone_timeline_is_readable_and_long_facets_open(server, browser):
+    browser.set_window_size(360, 800)
+    try:
+        browser.get(server + "/?q=发展")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
+        labels = browser.find_elements(By.CSS_SELECTOR, ".timeline text")
+        assert labels and any(label.get_attribute("class") == "count" for label in labels)
+        for label in labels:  # 12 CSS px, not scaled down with the chart
+            assert browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).fontSize)", label) >= 12
+            assert label.rect["height"] >= 11
+        boxes = [label.rect for label in labels if label.get_attribute("class") == "year"]
+        assert all(a["x"] + a["width"] <= b["x"] for a, b in zip(boxes, boxes[1:]))  # no overlaps
+        more = browser.find_element(By.CSS_SELECTOR, '.facet[data-facet="year"] details.more')
+        hidden = more.find_elements(By.CSS_SELECTOR, "a.bucket")
+        assert hidden and not hidden[0].is_displayed()
+        more.find_element(By.TAG_NAME, "summary").click()
+        assert hidden[0].is_displayed()
+        browser.save_screenshot(str(SCREENSHOTS / "phone-360.png"))
+    finally:
+        browser.set_window_size(1200, 1400)

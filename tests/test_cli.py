@@ -16,7 +16,7 @@ def test_search_prints_a_numbered_list(corpus_index, cli):
     assert lines[2].strip().startswith("1. 海州区 获评全省文明城市")
     assert "阜新 · 海州区 · 2021" in lines[3]
     assert "\x1b[" not in done.stdout  # not a terminal: no colour
-    assert "文明城市" in lines[4]
+    assert "文明城市" in lines[5] and "获评全省文明城市" not in "".join(lines[4:])  # not the title again
 
 
 def test_search_json_is_the_api_object(corpus_index, corpus_client, cli):
@@ -81,15 +81,16 @@ def test_index_dir_from_the_environment(corpus_index, cli, monkeypatch):
     assert done.returncode == 0 and "找到 4 篇文章" in done.stdout
 
 
-def test_matches_are_coloured_on_a_terminal(corpus_index):
+def _on_a_terminal(*args: str, env: dict) -> str:
+    """What the real command prints on a pseudo-terminal."""
     import os
     import subprocess
     import sys
     from conftest import ROOT
     master, slave = os.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "search", "文明城市",
-                                "--index-dir", str(corpus_index)], cwd=ROOT, stdout=slave,
-                               stderr=subprocess.PIPE)
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen([sys.executable, "-m", "searchapp.cli", *args], cwd=ROOT, stdout=slave,
+                               stderr=subprocess.PIPE, env={**environment, **env})
     os.close(slave)
     output = b""
     while True:
@@ -102,8 +103,18 @@ def test_matches_are_coloured_on_a_terminal(corpus_index):
         output += chunk
     assert process.wait(timeout=60) == 0
     os.close(master)
-    text = output.decode("utf-8")
+    return output.decode("utf-8")
+
+
+def test_matches_are_coloured_on_a_terminal(corpus_index):
+    text = _on_a_terminal("search", "文明城市", "--index-dir", str(corpus_index), env={})
     assert "\x1b[1;31m文明城市\x1b[0m" in text
+
+
+@pytest.mark.parametrize("command", [["search", "文明城市"], ["show", "002_45d33814e4b80692-05", "-q", "文明城市"]])
+def test_no_color_turns_colour_off_on_a_terminal(corpus_index, command):
+    text = _on_a_terminal(*command, "--index-dir", str(corpus_index), env={"NO_COLOR": "1"})
+    assert "文明城市" in text and "\x1b" not in text
 
 
 def test_progress_is_drawn_only_when_enabled():
@@ -117,3 +128,65 @@ def test_progress_is_drawn_only_when_enabled():
         progress.close()
     assert "indexing [" in shown.getvalue() and "100.0%" in shown.getvalue()
     assert hidden.getvalue() == ""  # a StringIO is not a terminal
+
+
+@pytest.mark.parametrize("before", [[], ["--"]])
+def test_a_query_may_start_with_a_minus(corpus_index, corpus_search, cli, before):
+    from searchapp.core import search
+    from searchapp.request import Query
+    done = cli("search", "--json", "--per-page", "100", "--index-dir", str(corpus_index), *before, "-铁岭", "阜新")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    expected = search(corpus_search, Query(text="阜新 -铁岭", per_page=100))
+    assert data["query"] == "-铁岭 阜新" and data["total"] == expected.total > 0
+    assert {h["id"] for h in data["hits"]} == {h.id for h in expected.hits}
+
+
+def test_minus_terms_and_options_mix(corpus_index, cli):
+    done = cli("search", '-"铁岭"', "-(彰武 OR 细河)", "阜新", "--city", "阜新", "--json", index_dir=corpus_index)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["query"] == '-"铁岭" -(彰武 OR 细河) 阜新'
+    shown = cli("show", "002_45d33814e4b80692-05", "-q", "-铁岭", index_dir=corpus_index)
+    assert shown.returncode == 0 and shown.stdout.startswith("海州区 获评全省文明城市")
+    with pytest.raises(SystemExit) as unknown:  # an ASCII option stays an option
+        cli("search", "阜新", "--colour", index_dir=corpus_index)
+    assert unknown.value.code == 2
+
+
+def test_pasted_invisible_characters_are_removed(corpus_index, cli):
+    done = cli("search", "\u200b文明城市\ufeff", "--json", index_dir=corpus_index)
+    assert done.returncode == 0 and json.loads(done.stdout)["query"] == "文明城市"
+
+
+def test_help_states_the_true_defaults(capsys):
+    import os
+    from indexer.build import PARALLEL_MIN_BYTES
+    from searchapp import settings
+    from searchapp.cli import build_parser, main
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.default not in (None, False, "==SUPPRESS==") and action.help:
+                assert f"default: {action.default}" in action.help or f"{action.default} (default)" in action.help, \
+                    (name, action.dest, action.default, action.help)
+    assert "default: 1," in commands["search"]._option_string_actions["--page"].help
+    assert f"at most {settings.MAX_PER_PAGE}" in commands["search"]._option_string_actions["--per-page"].help
+    # Given no --workers: min(cores, 4) for both; the indexer uses one below PARALLEL_MIN_BYTES.
+    assert "cores, at most 4" in commands["serve"]._option_string_actions["--workers"].help
+    index_workers = commands["index"]._option_string_actions["--workers"].help
+    assert "cores, at most 4" in index_workers and f"{PARALLEL_MIN_BYTES >> 20} MiB" in index_workers
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "-铁岭 excludes" in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")
+    assert os.cpu_count()  # the defaults above are computed from it
+
+
+def test_the_meta_line_leaves_unknown_fields_out():
+    from searchapp.results import Hit
+    from searchapp.terminal import meta_line
+    bare = Hit(id="x", title="t", source="s", date="", year=None, city="", districts=[], topics=["民生"],
+               reporters=[], score=0.0, snippets=[])
+    assert meta_line(bare) == "民生"
+    full = Hit(id="x", title="t", source="s", date="2019-05-04", year=2019, city="铁岭", districts=["银州区"],
+               topics=[], reporters=[], score=0.0, snippets=[], paper="辽宁日报", page_label="第3版")
+    assert meta_line(full) == "铁岭 · 银州区 · 2019-05-04 · 辽宁日报 第3版"

@@ -54,3 +54,22 @@ def test_a_range_parses_once_into_a_typed_value():
     assert Range.parse("2021") == Range(2021, 2021) and str(Range(2021, 2021)) == "2021"
     assert Range.parse("2020..") == Range(2020, None) and 2030 in Range(2020, None)
     assert Range.parse("..2020") == Range(None, 2020) and 2021 not in Range(None, 2020)
+
+
+def test_corner_brackets_quote_like_quotation_marks():
+    assert parse("「细河区 文明」") == parse('"细河区 文明"') == TermNode("细河区文明", True)
+    assert parse("『营商环境』 招商") == AndNode((TermNode("营商环境", True), TermNode("招商", False)))
+    assert parse("阜新「铁岭」") == AndNode((TermNode("阜新", False), TermNode("铁岭", True)))
+    assert parse("title:「开门 红」") == FieldNode("title", "开门红", exact=True)
+    assert parse("「引用“阜新”」") == TermNode("引用“阜新”", True)  # other quotes inside are text
+
+
+@pytest.mark.parametrize("text, code", [
+    ("「细河", "unclosed_quote"), ("『细河」", "unclosed_quote"), ("(阜新", "unclosed_parenthesis"),
+    ("阜新)", "unopened_parenthesis"), ("阜新 OR", "missing_operand"), ("foo:bar", "unknown_field"),
+    ("year:20x1", "bad_year"), ('""', "empty_quotes"), ("AND", "empty_query"),
+])
+def test_errors_have_a_stable_code(text, code):
+    with pytest.raises(QueryError) as error:
+        parse(text)
+    assert error.value.code == code

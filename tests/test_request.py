@@ -40,3 +40,30 @@ def test_query_from_args_collects_repeated_filters():
 def test_range_bounds_come_from_the_range_facets():
     query = query_from_args({"q": "a", "year_from": "2020"})
     assert query.bounds == {"year": Range(2020, None)} and ("year_from", "2020") in query.to_params()
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_pasted_invisible_characters_are_removed_not_refused(char):
+    query = query_from_args({"q": f"{char}细河{char}区 文明{char}", "district": f"海州区{char}"})
+    assert query.text == "细河区 文明" and query.filters == {"district": ("海州区",)}
+
+
+def test_a_query_at_the_limit_with_invisible_characters_is_not_too_long():
+    assert len(query_from_args({"q": "\ufeff" + "阜" * 500 + "\u200b"}).text) == 500
+
+
+def test_other_format_characters_are_still_refused_where_they_were_typed():
+    with pytest.raises(QueryError) as error:
+        query_from_args({"q": "\u200b阜新\u202e"})  # right-to-left override
+    assert error.value.code == "control_character" and "(U+202E) at position 4" in str(error.value)
+
+
+@pytest.mark.parametrize("args, code", [
+    ({"q": "x" * 501}, "too_long"), ({"q": "a", "per_page": "0"}, "out_of_range"),
+    ({"q": "a", "page": "two"}, "not_a_number"), ({"q": "a", "sort": "random"}, "not_a_choice"),
+    ({"q": "a", "year_from": "abc"}, "bad_year"), ({"q": "a", "year_from": "2023", "year_to": "2020"}, "range_reversed"),
+])
+def test_parameter_errors_have_a_stable_code(args, code):
+    with pytest.raises(QueryError) as error:
+        query_from_args(args)
+    assert error.value.code == code

@@ -222,7 +222,7 @@ def test_skipping_intersection_equals_set_intersection(generated_search):
 
 def test_snippets_never_repeat_a_sentence():
     from searchapp.highlight import find_spans, snippets
-    text = ("标题\n本报讯 “双月调度项目”一改传统会议模式，把会议开到项目现场。其他内容。\n"
+    text = ("标题\n“双月调度项目”一改传统会议模式，把会议开到项目现场。其他内容。\n"
             "“双月調度項目”一改傳統會議模式，把會議開到項目現場。\n另一个项目开工。")
     found = snippets(text, find_spans(text, [("项目", [])]), Formatter(), skip_prefix="标题")
     said = [normalize(s).strip("。…") for s in found]

@@ -38,3 +38,49 @@ def test_serve_builds_the_index_then_serves_under_gunicorn(tmp_path):
         process.terminate()
         process.wait(timeout=10)
     assert "indexing" in process.stderr.read()
+
+
+def _get(url: str):
+    """(status, headers, body) of a GET, errors included."""
+    import urllib.error
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_the_documented_query_limit_holds_under_gunicorn(corpus_index):
+    """500 Han characters are 4,500 bytes of URL: more than gunicorn's default request line."""
+    import gzip
+    from urllib.parse import quote
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), "--workers", "1",
+         "--index-dir", str(corpus_index)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/api/openapi.json", timeout=5).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+        longest, too_long = quote("阜" * 500), quote("阜" * 501)
+        status, headers, body = _get(f"{base}/?q={longest}&city=%E9%98%9C%E6%96%B0&sort=date")
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        assert "新闻档案检索" in gzip.decompress(body).decode()
+        status, headers, body = _get(f"{base}/?q={too_long}")
+        page = gzip.decompress(body).decode() if headers.get("Content-Encoding") == "gzip" else body.decode()
+        assert status == 400 and "查询太长：501 个字符，最多 500 个。" in page
+        status, headers, body = _get(f"{base}/api/search?q={too_long}")
+        error = json.loads(gzip.decompress(body) if headers.get("Content-Encoding") == "gzip" else body)
+        assert status == 400 and error["error"]["reason"] == "too_long" and error["error"]["parameter"] == "q"
+        assert _get(f"{base}/api/search?q={longest}")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

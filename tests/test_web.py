@@ -105,7 +105,7 @@ def test_unknown_article_and_page_are_404(client):
 
 def test_bad_query_is_400_with_the_message(client):
     response = client.get("/?q=(阜新")
-    assert response.status_code == 400 and "unbalanced parenthesis" in html(response)
+    assert response.status_code == 400 and "第 1 个字符处的左括号“(”没有对应的右括号" in html(response)
     assert client.get("/?q=阜新&per_page=101").status_code == 400
     assert client.get("/?q=" + "阜" * 501).status_code == 400
 

@@ -1,16 +1,20 @@
 """The Flask app: ``create_app(config)`` registers the search page and the JSON API.
 
 The index is opened once, when the app is created (``searchapp.web.index``), and shared by the
-requests of every thread (``SearchIndex`` gives each thread its own Whoosh searcher).
+requests of every thread (``SearchIndex`` gives each thread its own Whoosh searcher). Every
+response gets the security headers, and is gzipped when it is large and the client accepts it;
+errors are JSON under ``/api/``, a Chinese page elsewhere (``messages``), with Werkzeug's headers.
 """
 
 from __future__ import annotations
+
+import gzip
 
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchapp import settings
-from searchapp.web import api, index, pages
+from searchapp.web import api, index, messages, pages
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -36,11 +40,18 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
+    app.after_request(compress)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        # Werkzeug's own headers (a 405's Allow) go with our body.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
-            return api.error_response(error.code or 500, _code(error.code), error.description)
-        return render_template("error.html", status=error.code, message=error.description), error.code
+            response = api.error_response(error.code or 500, _code(error.code), error.description)
+            response.headers.extend(headers)
+            return response
+        message = messages.http_error(error.code, error.description, type(error).description)
+        return render_template("error.html", status=error.code, message=message), error.code, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
@@ -50,6 +61,29 @@ def create_app(config: dict | None = None) -> Flask:
         return render_template("error.html", status=500, message="服务器出错了，请稍后再试。"), 500
 
     return app
+
+
+COMPRESS_MIN_BYTES = 1024
+_COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/javascript")
+
+
+def compress(response):
+    """gzip a response of some size for a client that accepts it (``Vary: Accept-Encoding`` on
+    every response that could be compressed). Files sent as they are (static files:
+    ``direct_passthrough``), streamed and already encoded responses are left alone."""
+    if (response.direct_passthrough or response.is_streamed or "Content-Encoding" in response.headers
+            or not (response.mimetype or "").startswith(_COMPRESSIBLE)):
+        return response
+    response.vary.add("Accept-Encoding")
+    if (request.accept_encodings.quality("gzip") <= 0 or response.status_code < 200
+            or response.status_code in (204, 304) or "Range" in request.headers):
+        return response
+    data = response.get_data()
+    if len(data) < COMPRESS_MIN_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 def _code(status: int | None) -> str:

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
 from searchapp.query import QueryError
-from searchapp.request import FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, query_from_args
+from searchapp.request import FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, check_text, query_from_args
 from searchapp.store import IndexMissing
 from searchapp.web.index import get_index
 from searchapp.web.openapi import openapi_document
@@ -15,8 +15,11 @@ from searchapp.web.openapi import openapi_document
 bp = Blueprint("api", __name__)
 
 
-def error_response(status: int, code: str, message: str, parameter: str | None = None):
+def error_response(status: int, code: str, message: str, parameter: str | None = None,
+                   reason: str | None = None):
     body = {"code": code, "message": message}
+    if reason:
+        body["reason"] = reason
     if parameter:
         body["parameter"] = parameter
     response = jsonify({"error": body})
@@ -26,7 +29,7 @@ def error_response(status: int, code: str, message: str, parameter: str | None =
 
 @bp.errorhandler(QueryError)
 def bad_parameter(error: QueryError):
-    return error_response(400, "bad_parameter", str(error), error.param)
+    return error_response(400, "bad_parameter", str(error), error.param, reason=error.code)
 
 
 @bp.errorhandler(IndexMissing)
@@ -37,10 +40,12 @@ def no_index(error: IndexMissing):
 def _parse(allowed: tuple[str, ...], require_something: bool):
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}", unknown[0])
+        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}", unknown[0],
+                         code="unknown_parameter")
     query = query_from_args(request.args)
     if require_something and query.is_empty:
-        raise QueryError(f"q is required (or at least one of {', '.join(FACET_NAMES)})", "q")
+        raise QueryError(f"q is required (or at least one of {', '.join(FACET_NAMES)})", "q",
+                         code="missing_query")
     return query
 
 
@@ -61,9 +66,10 @@ def facets():
 def article(article_id: str):
     unknown = sorted(set(request.args) - {"q"})
     if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: q", unknown[0])
+        raise QueryError(f"unknown parameter {unknown[0]!r}; known: q", unknown[0], code="unknown_parameter")
+    query_text = check_text(request.args.get("q", ""))  # a q that does not parse marks nothing
     index = get_index()
-    found = core.get_article(index, article_id, request.args.get("q", ""), HtmlFormatter())
+    found = core.get_article(index, article_id, query_text, HtmlFormatter())
     if found is None:
         return error_response(404, "not_found", f"no article with id {article_id!r}")
     data = found.to_dict()

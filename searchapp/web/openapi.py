@@ -9,18 +9,26 @@ from __future__ import annotations
 from indexer import fields
 from searchapp import settings
 from searchapp.request import BOUND_PARAMS
+from searchapp.web.messages import MESSAGES
+
+# What ``Range.parse`` takes: a year, or a range with either end left open (the first year not
+# after the last one).
+RANGE_PATTERN = r"^\d{4}$|^\d{4}\.\.(\d{4})?$|^\.\.\d{4}$"
 
 
 def _facet_param(field: fields.Field) -> dict:
+    item = {"type": "string", "maxLength": 100}
+    if field.facet == fields.RANGE_FACET:
+        item["pattern"] = RANGE_PATTERN
     return {"name": field.name, "in": "query", "required": False, "style": "form", "explode": True,
             "description": f"Filter: {fields.described(field)}; repeat for several (OR).",
-            "schema": {"type": "array", "items": {"type": "string", "maxLength": 100}}}
+            "schema": {"type": "array", "items": item}}
 
 
 def _bound_param(name: str, end: str) -> dict:
     return {"name": f"{name}_{end}", "in": "query", "required": False,
-            "description": f"{'First' if end == 'from' else 'Last'} {name} of a range.",
-            "schema": {"type": "integer", "minimum": 1000, "maximum": 9999}}
+            "description": f"{'First' if end == 'from' else 'Last'} {name} of a range (four digits).",
+            "schema": {"type": "string", "pattern": r"^\d{4}$"}}
 
 
 _FILTER_PARAMS = [
@@ -71,6 +79,8 @@ SCHEMAS = {
             "score": {"type": "number"},
             "snippets": {"type": "array", "items": {"type": "string"},
                          "description": "HTML: matches in <mark>, everything else escaped"},
+            "paper": {"type": "string", "description": "the newspaper, when known"},
+            "page_label": {"type": "string", "description": "the newspaper's page (版次, e.g. 第3版), when known"},
         },
     },
     "SearchResult": {
@@ -117,8 +127,13 @@ SCHEMAS = {
         "type": "object", "required": ["error"], "additionalProperties": False,
         "properties": {"error": {
             "type": "object", "required": ["code", "message"], "additionalProperties": False,
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                           "parameter": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "enum": ["bad_parameter", "not_found", "method_not_allowed",
+                                                    "index_unavailable", "internal_error", "bad_request", "error"]},
+                "reason": {"type": "string", "enum": sorted(MESSAGES),
+                           "description": "with bad_parameter: which kind of problem (stable)"},
+                "message": {"type": "string", "description": "what is wrong, in English"},
+                "parameter": {"type": "string"}},
         }},
     },
 }
@@ -129,8 +144,11 @@ def _json(ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-_ERRORS = {"400": _json("Error", "A bad parameter; the message and `parameter` say which."),
-           "503": _json("Error", "No index has been built yet.")}
+_BAD = {"400": _json("Error", "A bad or unknown parameter; `parameter` says which, `reason` what is wrong.")}
+_OTHER = {"405": {**_json("Error", "Another method than GET or HEAD; the Allow header lists the methods."),
+                  "headers": {"Allow": {"schema": {"type": "string"}}}},
+          "500": _json("Error", "The server failed to answer.")}
+_ERRORS = {**_BAD, **_OTHER, "503": _json("Error", "No index has been built yet.")}
 
 
 def openapi_document() -> dict:
@@ -155,7 +173,8 @@ def openapi_document() -> dict:
                 "summary": "One article in full, with related articles", "operationId": "article",
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "q", "in": "query", "required": False, "description": "Mark this query's matches.",
+                    {"name": "q", "in": "query", "required": False,
+                     "description": "Mark this query's matches (a query that does not parse marks nothing).",
                      "schema": {"type": "string", "maxLength": settings.MAX_QUERY_CHARS}},
                 ],
                 "responses": {"200": _json("Article", "The article."),
@@ -164,7 +183,8 @@ def openapi_document() -> dict:
             "/api/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3 document",
-                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_OTHER},
             }},
         },
         "components": {"schemas": SCHEMAS},

@@ -10,9 +10,10 @@ from indexer import fields
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
 from searchapp.query import QueryError
-from searchapp.request import Query, query_from_args
+from searchapp.request import Query, check_text, query_from_args
 from searchapp.store import IndexMissing
 from searchapp.suggestions import suggestions
+from searchapp.web import messages
 from searchapp.web.index import get_index
 from searchapp.web.timeline import timeline_svg
 
@@ -48,9 +49,22 @@ def facet_label(name: str) -> str:
     return FACET_LABELS.get(name, name)
 
 
+FACET_SHOWN = 10
+
+
+@bp.app_template_global()
+def split_buckets(buckets: list, shown: int = FACET_SHOWN) -> tuple[list, list]:
+    """A facet's buckets listed at once (the first ``shown`` and every selected one) and those
+    behind its 更多 (a <details>: no script). One or two more are not worth hiding."""
+    if len(buckets) <= shown + 2:
+        return list(buckets), []
+    return ([b for i, b in enumerate(buckets) if i < shown or b.selected],
+            [b for i, b in enumerate(buckets) if i >= shown and not b.selected])
+
+
 @bp.errorhandler(IndexMissing)
 def no_index(error: IndexMissing):
-    return render_template("error.html", status=503, message=str(error)), 503
+    return render_template("error.html", status=503, message=messages.index_missing(error)), 503
 
 
 @bp.get("/")
@@ -59,7 +73,7 @@ def search():
         query = query_from_args(request.args)
     except QueryError as error:
         raw = request.args.get("q", "")[:500]
-        return render_template("search.html", query=Query(), raw_q=raw, error=str(error),
+        return render_template("search.html", query=Query(), raw_q=raw, error=messages.query_error(error),
                                result=None, overview=None), 400
     index = get_index()
     if query.is_empty:
@@ -76,6 +90,15 @@ def search():
     )
 
 
+def highlight_query(raw: str) -> str:
+    """The query whose matches an article page marks: as a search would take it (pasted
+    invisible characters removed), or nothing when it could not be searched."""
+    try:
+        return check_text(raw)
+    except QueryError:
+        return ""
+
+
 def _first_match(paragraphs: list[str]) -> list[str]:
     """Give the first <mark> the id the result links scroll to."""
     marked = list(paragraphs)
@@ -88,7 +111,7 @@ def _first_match(paragraphs: list[str]) -> list[str]:
 
 @bp.get("/articles/<path:article_id>")
 def article(article_id: str):
-    query_text = request.args.get("q", "")[:500]
+    query_text = highlight_query(request.args.get("q", ""))
     index = get_index()
     found = core.get_article(index, article_id, query_text, HtmlFormatter())
     if found is None:

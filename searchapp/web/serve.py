@@ -16,6 +16,8 @@ from indexer.build import build_index, index_exists
 from indexer.progress import Progress
 from searchapp.web import create_app
 
+REQUEST_LINE_BYTES = 8190  # gunicorn's maximum
+
 
 def ensure_index(index_dir: Path, corpus: Path) -> int:
     """Build ``index_dir`` from ``corpus`` if there is no index yet; the number of problems."""
@@ -64,5 +66,9 @@ def serve(index_dir: Path, corpus: Path, host: str = "127.0.0.1", port: int = 80
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "newsearch",
+        # A query of MAX_QUERY_CHARS Han characters is 9 bytes each in the URL (4,500 bytes), over
+        # gunicorn's default of 4,094 for the request line: its maximum lets such a query, with
+        # filters, reach the app (which refuses longer ones with its own page and JSON).
+        "limit_request_line": REQUEST_LINE_BYTES,
     }).run()
     return 0
