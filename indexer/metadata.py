@@ -65,8 +65,13 @@ def keywords(segmented: Segmented, count: int = KEYWORD_COUNT) -> list[str]:
 
 def enrich(article: Article, norm: str, segmented: Segmented,
            catalog: CatalogEntry | None = None) -> Article:
-    """Fill the article's metadata in place (and return it)."""
-    places = load_gazetteer().find(word for word, _, _ in segmented.words)
+    """Fill the article's metadata in place (and return it).
+
+    Places are judged in context (``Gazetteer.find`` with the text): an ambiguous district name
+    counts only when its city is named nearby or is the article's city, which the record or the
+    catalog may give."""
+    known_city = article.city or (catalog.city if catalog is not None else "")
+    places = load_gazetteer().find(segmented.words, text=norm, city=known_city)
     article.cities = places.cities
     if not article.districts:
         article.districts = places.districts

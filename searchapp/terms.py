@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from indexer.analysis import segment
-from indexer.gazetteer import load_gazetteer, other_names
+from indexer.gazetteer import load_gazetteer
 from searchapp.query import AndNode, NotNode, OrNode, TermNode
 
 
@@ -46,7 +46,7 @@ def with_place_names(tree) -> tuple[object, dict[str, tuple[str, ...]]]:
 
     def widen(node):
         if isinstance(node, TermNode) and not node.exact:
-            wider = [name for name in other_names(load_gazetteer(), node.text) if node.text not in name]
+            wider = [name for name in load_gazetteer().other_names(node.text) if node.text not in name]
             names = tuple(n for n in wider if not any(m != n and m in n for m in wider))
             if names:
                 added[node.text] = names
