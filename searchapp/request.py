@@ -85,17 +85,18 @@ class Query:
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
-def check_text(text: str, limit: int = settings.MAX_QUERY_CHARS) -> str:
+def check_text(text: str, limit: int = settings.MAX_QUERY_CHARS, param: str = "q") -> str:
     """``text`` without pasted invisible characters and surrounding space; refused when it is
     longer than ``limit`` or holds another control or format character (its position counted
-    in the text as given)."""
+    in the text as given). Errors name ``param``."""
+    what = "query" if param == "q" else param
     for position, char in enumerate(text):
         if unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n\r" and ord(char) not in INVISIBLE:
-            raise QueryError(f"query contains a control character (U+{ord(char):04X}) at position {position + 1}",
-                             code="control_character")
+            raise QueryError(f"{what} contains a control character (U+{ord(char):04X}) at position {position + 1}",
+                             param, code="control_character")
     text = text.translate(INVISIBLE)
     if len(text) > limit:
-        raise QueryError(f"query is too long: {len(text)} characters (at most {limit})", code="too_long")
+        raise QueryError(f"{what} is too long: {len(text)} characters (at most {limit})", param, code="too_long")
     return text.strip()
 
 
@@ -154,7 +155,7 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
     for facet in FACET_NAMES:
         values: list = []
         for raw in _many(args, facet):
-            check_text(raw, 100)
+            check_text(raw, 100, facet)
             value = field_node(facet, raw, param=facet).value
             if value not in values:
                 values.append(value)

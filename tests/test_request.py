@@ -67,3 +67,11 @@ def test_parameter_errors_have_a_stable_code(args, code):
     with pytest.raises(QueryError) as error:
         query_from_args(args)
     assert error.value.code == code
+
+
+def test_a_too_long_facet_value_names_its_parameter(client):
+    with pytest.raises(QueryError) as error:
+        query_from_args({"q": "a", "city": "阜" * 101})
+    assert error.value.param == "city" and "city is too long: 101 characters" in str(error.value)
+    assert client.get("/api/search?q=a&city=" + "阜" * 101).get_json()["error"]["parameter"] == "city"
+    assert "城市太长：101 个字符" in client.get("/?q=a&city=" + "阜" * 101).get_data(as_text=True)
