@@ -146,4 +146,4 @@ def test_the_web_app_answers_503_with_the_message(index_copy):
     error = response.get_json()["error"]
     assert (error["code"], error["message"]) == ("index_unavailable", message(index_copy))
     page = client.get("/")
-    assert page.status_code == 503 and "rebuild it with" in page.get_data(as_text=True)
+    assert page.status_code == 503 and "newsearch index --rebuild 重建" in page.get_data(as_text=True)
