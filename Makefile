@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install install-test serve test bench bench-index bench-search bench-load clean
+.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# Bench-only dependencies (tantivy, the BM25 peer of bench/relevance_bench.py).
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -38,6 +43,12 @@ bench-search: install
 
 bench-load: install
 	$(BIN)/python bench/load_bench.py
+
+bench-places: install
+	$(BIN)/python bench/places_bench.py
+
+bench-relevance: $(VENV)/.installed-bench
+	$(BIN)/python bench/relevance_bench.py
 
 clean:
 	rm -rf $(VENV) index build *.egg-info .pytest_cache bench/results
