@@ -87,6 +87,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.search_bench import RESULTS, SHARED, build_baseline, build_ours  # noqa: E402
+from indexer.sources import fingerprint  # noqa: E402
 
 COLLECTIONS = ("cctv_xwlb", "cctv_xwlb_2012_2018")
 KINDS = ("body", "headline", "phrase", "year", "place", "oneword")
@@ -324,14 +325,6 @@ def make_queries(coll: Collection, cities: dict[str, str], per_kind: int, seed: 
 
 
 # ---------------------------------------------------------------- indexes (cached)
-
-def _sha1_file(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _analysis_signature() -> str:
     """What tantivy's tokens depend on: our normalisation, segmentation and gazetteer."""
@@ -648,7 +641,7 @@ def main() -> int:
         phase = time.perf_counter()
         records = load_records(name)[: args.limit]
         print(f"{name}: {len(records)} stories", flush=True)
-        records_sha1 = _sha1_file(corpus_path(name)) + (f"[:{args.limit}]" if args.limit else "")
+        records_sha1 = fingerprint(corpus_path(name)) + (f"[:{args.limit}]" if args.limit else "")
         base = RESULTS / f"relevance-{name}" if not args.limit else RESULTS / f"relevance-{name}-first{args.limit}"
         ours_dir, naive_dir, tantivy_dir = (Path(f"{base}-{s}") for s in ("ours", "naive", "tantivy"))
         stamp = {"v": STAMP_VERSION, "records_sha1": records_sha1}
