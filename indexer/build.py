@@ -38,7 +38,7 @@ from indexer import fields, indexdir, schema
 from indexer.analysis import segmenter
 from indexer.codec import NewsearchCodec
 from indexer.documents import Prepared, prepare
-from indexer.indexdir import IndexBusy, WriteLock
+from indexer.indexdir import IndexBusy, WriteLock, live_terms
 from indexer.metadata import idf_table
 from indexer.normalize import fold_table
 from indexer.records import CatalogEntry, Problem
@@ -47,7 +47,7 @@ from indexer.sources import (Scope, SourceFile, Task, absolute, catalog_entry, f
 from indexer.writer import CheckedWriter, ParallelWriter, WriteFailed
 
 __all__ = ["BuildReport", "IndexBuildError", "IndexBusy", "WriteFailed", "build_index",
-           "index_exists", "indexed_versions", "live_terms", "remove_sources"]
+           "index_exists", "indexed_versions", "remove_sources"]
 
 index_exists = indexdir.exists
 
@@ -86,35 +86,10 @@ class BuildReport:
         }
 
 
-def indexed_versions(ix) -> dict[str, str]:
+def indexed_versions(reader) -> dict[str, str]:
     """source -> sha1 of the file version whose articles are in the index (live ones only)."""
-    versions: dict[str, str] = {}
-    with ix.reader() as reader:
-        if schema.SOURCE_VERSION not in reader.schema:
-            return versions
-        deletions = reader.has_deletions()
-        for term in reader.lexicon(schema.SOURCE_VERSION):
-            if deletions:
-                postings = reader.postings(schema.SOURCE_VERSION, term)
-                if not any(not reader.is_deleted(d) for d in postings.all_ids()):
-                    continue
-            source, _, sha1 = term.decode("utf-8").rpartition("\t")
-            versions[source] = sha1
-    return versions
-
-
-def live_terms(reader, fieldname: str) -> dict[str, int]:
-    """term -> number of live documents, for every term of ``fieldname`` (an id-like field)."""
-    counts: dict[str, int] = {}
-    if fieldname not in reader.schema:
-        return counts
-    deletions = reader.has_deletions()
-    for term in reader.lexicon(fieldname):
-        postings = reader.postings(fieldname, term).all_ids()
-        live = sum(1 for d in postings if not reader.is_deleted(d)) if deletions else sum(1 for _ in postings)
-        if live:
-            counts[term.decode("utf-8")] = live
-    return counts
+    terms = live_terms(reader, schema.SOURCE_VERSION)
+    return dict(term.rpartition("\t")[::2] for term in terms)
 
 
 def _warm_up() -> None:
@@ -148,7 +123,8 @@ def build_index(paths: list[Path], index_dir: Path, *, rebuild: bool = False,
     """Index the archive files under ``paths`` into ``index_dir`` (see the module docstring).
 
     Raises ``IndexBuildError`` (the index cannot be used), ``IndexBusy`` (another run writes
-    it) or ``WriteFailed`` (the run could not be committed); the index is unchanged then.
+    it) or ``WriteFailed`` (the run could not be committed: the index is unchanged; or, should
+    the second count after the commit ever disagree, said so).
     """
     started = time.monotonic()
     index_dir = absolute(index_dir)
@@ -222,6 +198,7 @@ class _Holders:
         self.reader = reader
         self.replaced = replaced
         self.added: dict[tuple[str, str], str] = {}
+        self._own: tuple[str | None, frozenset[int]] = (None, frozenset())
 
     def holder(self, fieldname: str, value: str, source: str) -> str | None:
         """The source that holds ``value`` in ``fieldname`` already: one that took it in this
@@ -230,11 +207,22 @@ class _Holders:
             return self.added[(fieldname, value)]
         if self.reader is None or (fieldname, value) not in self.reader:
             return None
+        own = self._documents_of(source)
         for docnum in self.reader.postings(fieldname, value).all_ids():
+            if self.reader.is_deleted(docnum) or docnum in own:
+                continue  # the source's own indexed version, which this run replaces
             held = self.reader.stored_fields(docnum)["source"]
-            if not self.reader.is_deleted(docnum) and held != source and held not in self.replaced:
+            if held not in self.replaced:
                 return held
         return None
+
+    def _documents_of(self, source: str) -> frozenset[int]:
+        """The documents of ``source`` in the index (the last source asked for is kept: a run
+        asks about one file's articles in a row)."""
+        if self._own[0] != source:
+            found = ("source", source) in self.reader
+            self._own = (source, frozenset(self.reader.postings("source", source).all_ids()) if found else frozenset())
+        return self._own[1]
 
     def take(self, fieldname: str, value: str, source: str) -> None:
         self.added[(fieldname, value)] = source
@@ -297,15 +285,17 @@ class _Run:
         reader = ix.reader() if keep_old else None
         try:
             before = reader.doc_count() if reader is not None else 0
-            old_versions = indexed_versions(ix) if keep_old else {}
+            old_versions = indexed_versions(reader) if keep_old else {}
             old_meta = indexdir.read_meta(target) if keep_old else {}
             current = {f.key for f in files}
             removed = sorted(k for k in old_versions if k not in current and removable(k))
             todo = [f for f in files if old_versions.get(f.key) != f.fingerprint]
             report.files_unchanged = len(files) - len(todo)
-            if existing and not self.rebuild and not todo and not removed:
+            if keep_old and not todo and not removed:
                 report.articles_total = before
                 return
+            if existing and self.rebuild:
+                self._say_dropped(ix, current)
             _warm_up()
             writer = _writer(ix, self.workers, sum(f.path.stat().st_size for f in todo), self.limitmb)
             try:
@@ -316,7 +306,9 @@ class _Run:
                 meta = {"schema_version": schema.SCHEMA_VERSION,
                         "roots": sorted(r for r in set(old_meta.get("roots", [])) | roots
                                         if any(k.startswith(r.rstrip("/") + "/") for k in final))}
-                writer.expected = before - report.articles_removed + report.articles_added
+                # A rebuild starts from nothing (its writer drops every old segment).
+                writer.expected = before - report.articles_removed + report.articles_added if keep_old \
+                    else report.articles_added
                 writer.before_commit = lambda gen: indexdir.write_meta(target, gen, meta)
                 writer.commit(mergetype=CLEAR if existing and self.rebuild else None)
             except BaseException:
@@ -330,13 +322,21 @@ class _Run:
         self._check_committed(target, report.articles_total)
         self._say_missing_roots(target)
 
+    def _say_dropped(self, ix, current: set[str]) -> None:
+        """A rebuild's report of the sources it drops (the previous index's, not given again)."""
+        with ix.reader() as reader:
+            counts = live_terms(reader, "source")
+        self.report.removed = sorted(source for source in counts if source not in current)
+        self.report.files_removed = len(self.report.removed)
+        self.report.articles_removed = sum(counts[source] for source in self.report.removed)
+
     def _fill(self, writer, reader, todo: list[SourceFile], catalogs, old_versions: dict[str, str],
               removed: list[str]) -> None:
         report = self.report
         for source in removed:
             report.articles_removed += writer.delete_by_term("source", source)
-        report.files_removed = len(removed)
-        report.removed = removed
+        report.files_removed += len(removed)
+        report.removed += removed
         replaced: set[str] = set(removed)
         holders = _Holders(reader, replaced)
         writer.expected_sources = added = Counter()

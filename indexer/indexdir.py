@@ -180,6 +180,22 @@ def old_meta_files(index_dir: Path, keep: int) -> list[Path]:
             if (match := _META.match(entry.name)) and int(match.group(1)) < keep]
 
 
+def live_terms(reader, fieldname: str) -> dict[str, int]:
+    """term -> number of live documents, for every term of ``fieldname`` (an id-like field)."""
+    counts: dict[str, int] = {}
+    if fieldname not in reader.schema:
+        return counts
+    deletions = reader.has_deletions()
+    for term in reader.lexicon(fieldname):
+        if deletions:
+            live = sum(1 for d in reader.postings(fieldname, term).all_ids() if not reader.is_deleted(d))
+        else:
+            live = reader.doc_frequency(fieldname, term)
+        if live:
+            counts[term.decode("utf-8")] = live
+    return counts
+
+
 def open_for_writing(index_dir: Path) -> FileIndex:
     """The index with this version's schema (not the one pickled in it, which may name classes
     that have moved): the next generation is written with it."""

@@ -20,7 +20,6 @@ TITLE_COLUMN = "norm_title"
 SORT_DATE = "sort_date"
 SOURCE_VERSION = "source_version"
 
-TITLE_BOOST = fields.TITLE_BOOST
 # Stored with each index (``indexer.indexdir``); an index of another version must be rebuilt. The
 # number counts changes outside the table of fields (the analysis, the codec); the signature
 # follows the table.

@@ -14,9 +14,7 @@ from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
 from indexer import fields, schema
-from indexer.build import live_terms
-from indexer.indexdir import read_meta
-from indexer.limits import cap_title
+from indexer.indexdir import live_terms, read_meta
 from searchapp import results, settings
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
 from searchapp.matching import DocSets
@@ -31,7 +29,7 @@ RELATED_COUNT = 5
 
 def _shown(values: dict) -> dict:
     """What a hit and an article both show of an article (its stored values)."""
-    return {"id": values["id"], "title": cap_title(values["title"]),  # older indexes may hold longer titles
+    return {"id": values["id"], "title": values["title"],
             "source": values["file"] or values["source"], "date": values["date"], "year": values["year"],
             "city": values["city"], "districts": values["district"], "topics": values["topic"],
             "reporters": values["reporter"]}
@@ -105,8 +103,9 @@ def _docnum(searcher, article_id: str) -> int | None:
 
 
 def get_article(index: SearchIndex, article_id: str, query_text: str = "",
-                fmt: Formatter | None = None) -> results.ArticleDetail | None:
-    """One article, its paragraphs with the matches of ``query_text`` marked."""
+                fmt: Formatter | None = None, aliases: bool = True) -> results.ArticleDetail | None:
+    """One article, its paragraphs with the matches of ``query_text`` marked (with ``aliases``,
+    the other names of the places it names too, as the search does)."""
     fmt = fmt or HtmlFormatter()
     searcher = index.searcher()
     docnum = _docnum(searcher, article_id)
@@ -116,13 +115,14 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
     terms = []
     if query_text.strip():
         try:
-            terms = highlight_terms(with_place_names(parse(query_text))[0])
+            tree = parse(query_text)
+            terms = highlight_terms(with_place_names(tree)[0] if aliases else tree)
         except QueryError:
             terms = []
     text = values["text"]
     return results.ArticleDetail(
         **_shown(values),
-        subtitle=cap_title(values["subtitle"]),
+        subtitle=values["subtitle"],
         text=text,
         paragraphs=paragraphs(text, find_spans(text, terms), fmt),
         page_id=values["page"],

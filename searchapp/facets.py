@@ -43,7 +43,7 @@ class TermFacet:
         chosen = {str(value) for value in selected}
         found = []
         for value, docs in self.values.items():
-            count = len(docs & within) if len(docs) < len(within) else len(within & docs)
+            count = len(docs & within)
             if count or value in chosen:
                 found.append(FacetBucket(value, count, value in chosen))
         self._order(found)

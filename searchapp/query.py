@@ -291,7 +291,10 @@ def parse(text: str):
     return _Parser(tokens).parse()
 
 
-_PLAIN = re.compile(r'^[^\s()"“”:：-][^\s()"“”:：]*$')
+# A term or field value written without quotes: no space, bracket, quote mark or colon in it
+# (and no leading '-'); anything else is written in "…".
+_SPECIAL = re.escape("".join(sorted({*_TOKEN_BREAK, *_OPEN_QUOTES, *_OPEN_QUOTES.values(), ":", "："} - {" "})))
+_PLAIN = re.compile(rf"^[^\s{_SPECIAL}-][^\s{_SPECIAL}]*$")
 
 
 def to_text(node) -> str:

@@ -72,7 +72,7 @@ def render_result(result: results.SearchResult, colour: bool) -> str:
     return "\n".join(lines)
 
 
-def render_article(article: results.Article, colour: bool) -> str:
+def render_article(article: results.ArticleDetail, colour: bool) -> str:
     """One article; its paragraphs made by ``terminal_formatter()``."""
     lines = [_style(article.title, BOLD, colour)]
     if article.subtitle:

@@ -75,3 +75,13 @@ def test_the_page_the_api_and_the_cli_say_what_was_also_searched(alias_index, cl
     assert "同时搜索了 阜新蒙古族自治县" in done.stdout and "找到 2 篇文章" in done.stdout
     done = cli("search", "阜蒙县", "--no-aliases", index_dir=index_dir)
     assert "同时搜索了" not in done.stdout and "找到 1 篇文章" in done.stdout
+
+
+def test_with_aliases_off_the_article_page_marks_only_the_name_typed(alias_index):
+    index_dir, index = alias_index
+    assert "<mark>" not in get_article(index, "full", "阜蒙县", aliases=False).paragraphs[0]
+    client = create_app({"INDEX_DIR": str(index_dir), "TESTING": True}).test_client()
+    page = client.get("/?q=阜新蒙古族自治县&aliases=0").get_data(as_text=True)
+    assert "aliases=0" in page[page.index('<li class="hit">'):]  # the hit's link keeps it
+    article = client.get("/articles/full?q=阜蒙县&aliases=0").get_data(as_text=True)
+    assert "<mark" not in article

@@ -43,7 +43,9 @@ def test_incremental_update_changes_only_what_changed(tmp_path):
     assert not _ids(index_dir, '"保持“快”的姿态"')
     with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
         assert searcher.doc_count() == 26 - 3
-    assert set(indexed_versions(whoosh_index.open_dir(str(index_dir)))) == {
+    with whoosh_index.open_dir(str(index_dir)).reader() as reader:
+        versions = indexed_versions(reader)
+    assert set(versions) == {
         str(p.resolve()) for p in archive.glob("*.txt")}
 
 
@@ -97,3 +99,14 @@ def test_stats_json(corpus_index, cli):
     assert data["articles"] == 26 and data["pages"] == 5 and data["index_bytes"] > 0
     assert {b["value"] for b in data["facets"]["city"]} == {"阜新", "铁岭"}
     assert {b["value"]: b["count"] for b in data["facets"]["year"]} == {"2025": 3, "2023": 13, "2021": 5, "2020": 5}
+
+
+def test_a_rebuild_lists_the_sources_it_drops(tmp_path):
+    archive = _copy_corpus(tmp_path)
+    index_dir = tmp_path / "index"
+    build_index([archive], index_dir, workers=1)
+    one = archive / "002_45d33814e4b80692.txt"
+    report = build_index([one], index_dir, rebuild=True, workers=1)
+    dropped = sorted(str(p.resolve()) for p in archive.glob("*.txt") if p != one)
+    assert report.removed == dropped and report.files_removed == 4
+    assert report.articles_total == report.articles_added == 26 - report.articles_removed

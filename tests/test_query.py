@@ -43,7 +43,7 @@ def test_malformed_queries(text, message):
 @pytest.mark.parametrize("text", [
     "阜新 招商", "阜新 OR 铁岭", "-铁岭 阜新", "NOT 铁岭", "(阜新 OR 铁岭) 招商", '"细河区 文明"',
     "year:2020..2023 city:阜新市 district:細河", "year:..2020", 'title:"开门 红"', '"OR" 阜新', '"a-b" "x:y"',
-    "(阜新 OR (铁岭 招商)) -(文明 OR 城市)",
+    "(阜新 OR (铁岭 招商)) -(文明 OR 城市)", "“a「营商环境”", "“a」b”", 'title:"x『y"',
 ])
 def test_to_text_gives_back_the_same_tree(text):
     tree = parse(text)

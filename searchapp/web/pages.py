@@ -113,7 +113,8 @@ def _first_match(paragraphs: list[str]) -> list[str]:
 def article(article_id: str):
     query_text = highlight_query(request.args.get("q", ""))
     index = get_index()
-    found = core.get_article(index, article_id, query_text, HtmlFormatter())
+    found = core.get_article(index, article_id, query_text, HtmlFormatter(),
+                             aliases=request.args.get("aliases") != "0")
     if found is None:
         abort(404, description=f"没有编号为 {article_id} 的文章")
     return render_template("article.html", article=found, paragraphs=_first_match(found.paragraphs),
