@@ -13,7 +13,7 @@ The articles come from the seeds (``corpus/``) and ../shared/corpora/cctv_xwlb a
 cctv_xwlb_2012_2018; their text is read from there at run time (never copied into the project)
 and goes through the real reading and metadata steps: the seeds' pages through their input
 format (split into articles, each with its catalog entry), the records through ``parse_record``,
-then both through ``indexer.documents._prepare_article`` (normalise, segment with jieba,
+then both through ``indexer.documents.prepare_article`` (normalise, segment with jieba,
 ``metadata.enrich``). None of these articles is over the limits of ``indexer.limits``, so none
 would be split.
 
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer.analysis import Segmented, segment  # noqa: E402
-from indexer.documents import _prepare_article  # noqa: E402
+from indexer.documents import prepare_article  # noqa: E402
 from indexer.gazetteer import load_gazetteer  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
 from indexer.records import Article, Problem  # noqa: E402
@@ -123,8 +123,8 @@ def corpus_items(corpus: str, ids: set[str] | None = None) -> Iterator[Item]:
 def enriched(item: Item):
     """The article through the indexer's preparation (``metadata.enrich`` included)."""
     if item.corpus == "seeds":
-        return _prepare_article(item.article, "", item.catalog)
-    return _prepare_article(item.article, "", None)
+        return prepare_article(item.article, "", item.catalog)
+    return prepare_article(item.article, "", None)
 
 
 def district_mentions(segmented: Segmented) -> list[tuple[str, int]]:

@@ -34,10 +34,11 @@ from whoosh import index as whoosh_index
 from whoosh.writing import LockError
 from whoosh.writing import CLEAR
 
-from indexer import fields, indexdir, schema
+from indexer import indexdir, schema
 from indexer.analysis import segmenter
 from indexer.codec import NewsearchCodec
-from indexer.documents import Prepared, prepare
+from indexer.documents import articles_of
+from indexer.records import Article
 from indexer.indexdir import IndexBusy, WriteLock, live_terms
 from indexer.metadata import idf_table
 from indexer.normalize import fold_table
@@ -344,13 +345,13 @@ class _Run:
             if self.progress_factory else None
         for task in self._tasks(todo, catalogs, holders):
             file = task.file
-            prepared, problems = prepare(task)
+            articles, problems = articles_of(task)
             report.problems.extend(problems)
-            if prepared and file.key in old_versions and file.key not in replaced:
+            if articles and file.key in old_versions and file.key not in replaced:
                 report.articles_removed += writer.delete_by_term("source", file.key)
                 replaced.add(file.key)
-            for item in prepared:
-                if self._add(writer, holders, item):
+            for article in articles:
+                if self._add(writer, holders, task, article):
                     added[file.key] += 1
             if progress:
                 progress.advance(task.size, f"{report.articles_added} articles")
@@ -394,8 +395,7 @@ class _Run:
         holders.take("page", page_id, file.key)
         return page_id
 
-    def _add(self, writer, holders: _Holders, item: Prepared) -> bool:
-        article = item.article
+    def _add(self, writer, holders: _Holders, task: Task, article: Article) -> bool:
         holder = holders.holder(schema.ID_FIELD, article.id, article.source)
         if holder is not None:
             where = article.file if article.kind != "record" else shown(article.source)
@@ -404,7 +404,7 @@ class _Run:
                 article.position if article.kind == "record" else None))
             return False
         holders.take(schema.ID_FIELD, article.id, article.source)
-        writer.add_document(**fields.document(item))
+        writer.add_article(article, task.file.fingerprint, task.catalog)
         self.report.articles_added += 1
         self.report.chars_indexed += len(article.text)
         return True

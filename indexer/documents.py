@@ -2,10 +2,12 @@
 (in the indexing process; Whoosh's writer processes then write the postings).
 
 A *task* (``indexer.sources.Task``: a page file, a batch of JSON Lines) is read into articles by
-its file's input format; ``prepare`` turns those into ``Prepared`` articles (records with their
-normalised text and jieba words) and ``Problem``s, the same way whatever the format. An article
-over the limits of ``indexer.limits`` is split (or its title cut) before it is segmented, and
-each such change is reported as a ``Problem`` that skipped nothing.
+its file's input format (``articles_of``, with the ``Problem``s met, the same way whatever the
+format). An article over the limits of ``indexer.limits`` is split (or its title cut) there,
+and each such change is reported as a ``Problem`` that skipped nothing. ``prepare_article``
+turns an article into a ``Prepared`` one (its normalised text and jieba words, its places and
+topics); the index writer does that in the process that writes the article
+(``indexer.writer``).
 ``indexer.fields.document`` turns a ``Prepared`` article into the keyword arguments of
 ``writer.add_document``.
 """
@@ -32,7 +34,7 @@ class Prepared:
     title_norm: str
 
 
-def _prepare_article(article: Article, fingerprint: str, catalog: CatalogEntry | None) -> Prepared:
+def prepare_article(article: Article, fingerprint: str, catalog: CatalogEntry | None) -> Prepared:
     norm_text = normalize(article.text)
     norm_title = normalize(article.title)
     content = segment(norm_text)
@@ -50,10 +52,10 @@ def _within_limits(article: Article, where: str, problems: list[Problem],
     return parts
 
 
-def prepare(task: Task) -> tuple[list[Prepared], list[Problem]]:
-    """The articles of ``task``, as its file's format reads them, within the limits, normalised,
-    segmented and enriched (the catalog entry winning); and the problems, in file order."""
-    prepared: list[Prepared] = []
+def articles_of(task: Task) -> tuple[list[Article], list[Problem]]:
+    """The articles of ``task``, as its file's format reads them, within the limits; and the
+    problems, in file order."""
+    articles: list[Article] = []
     problems: list[Problem] = []
     where = shown(task.file.path)
     for item in task.file.format.articles(task):
@@ -61,6 +63,11 @@ def prepare(task: Task) -> tuple[list[Prepared], list[Problem]]:
             problems.append(item)
             continue
         line = item.position if item.kind == "record" else None
-        for part in _within_limits(item, where, problems, line):
-            prepared.append(_prepare_article(part, task.file.fingerprint, task.catalog))
-    return prepared, problems
+        articles.extend(_within_limits(item, where, problems, line))
+    return articles, problems
+
+
+def prepare(task: Task) -> tuple[list[Prepared], list[Problem]]:
+    """``articles_of(task)``, each prepared (in this process)."""
+    articles, problems = articles_of(task)
+    return [prepare_article(a, task.file.fingerprint, task.catalog) for a in articles], problems

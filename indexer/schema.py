@@ -3,18 +3,18 @@ fields the search core reads directly."""
 
 from __future__ import annotations
 
-from whoosh.columns import VarBytesColumn
-from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from indexer import fields
-from indexer.analysis import GramField, chinese_analyzer
+from indexer.analysis import chinese_analyzer
 
 ID_FIELD = "id"
 WORDS = "content"
 TITLE = "title"
 GRAMS = "grams"
 TITLE_GRAMS = "title_grams"
-# Normalised text (UTF-8) of the gram fields, per document, for verifying exact matches.
+# Normalised text (UTF-8) of the gram fields, per document, for verifying exact matches. These
+# and the gram fields live in each segment's gram file (``indexer.gramindex``), not in Whoosh.
 TEXT_COLUMN = "norm_text"
 TITLE_COLUMN = "norm_title"
 SORT_DATE = "sort_date"
@@ -23,7 +23,7 @@ SOURCE_VERSION = "source_version"
 # Stored with each index (``indexer.indexdir``); an index of another version must be rebuilt. The
 # number counts changes outside the table of fields (the analysis, the codec); the signature
 # follows the table.
-SCHEMA_VERSION = f"4-{fields.signature()}"
+SCHEMA_VERSION = f"5-{fields.signature()}"
 
 
 def _whoosh_field(field: fields.Field):
@@ -34,10 +34,6 @@ def _whoosh_field(field: fields.Field):
         return KEYWORD(stored=field.stored, commas=True)
     if kind == fields.WORDS:
         return TEXT(analyzer=chinese_analyzer(), stored=field.stored, phrase=False, field_boost=field.boost)
-    if kind == fields.GRAMS:
-        return GramField()
-    if kind == fields.COLUMN:
-        return COLUMN(VarBytesColumn())
     if kind == fields.NUMBER:
         return NUMERIC(stored=field.stored, sortable=True)
     if kind == fields.FLAG:
@@ -48,4 +44,6 @@ def _whoosh_field(field: fields.Field):
 
 
 def build_schema() -> Schema:
-    return Schema(**{field.name: _whoosh_field(field) for field in fields.FIELDS})
+    """Whoosh's fields: every field of the table but the gram fields and text columns."""
+    return Schema(**{field.name: _whoosh_field(field) for field in fields.FIELDS
+                     if field.kind not in (fields.GRAMS, fields.COLUMN)})

@@ -6,7 +6,6 @@ these functions and only render what they return.
 
 from __future__ import annotations
 
-import heapq
 import time
 from pathlib import Path
 
@@ -70,8 +69,7 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
         limit = first + query.per_page
         terms = positive_terms(tree)
         if query.sort == "date" or not terms:
-            dates = table.sort_dates
-            order = heapq.nsmallest(limit, final, key=lambda d: (-dates[d], d))
+            order = table.newest(final, limit)
             scores: dict[int, float] = {}
         else:
             order, scores = ranked(searcher, docsets, terms, final, limit)

@@ -1,9 +1,14 @@
-"""Which documents match a query: set algebra over posting lists, exact strings verified.
+"""Which documents match a query: set algebra over compressed bitmaps, exact strings verified.
 
-- A word or gram term is the set of documents in its posting list (read once per search).
-- An exact string (quoted, or the exact part of an unquoted term) is the intersection of the
-  document sets of its rarest bigrams (candidates), each candidate then checked with a plain
-  substring test on the document's normalised text (a column), so the set is exact.
+Every document set here is a ``pyroaring.BitMap`` of global document numbers (set algebra and
+counting run in C).
+
+- A word is the set of documents in its Whoosh posting list (read once per search).
+- An exact string (quoted, or the exact part of an unquoted term) is found segment by segment
+  in the segments' gram files (``indexer.gramindex``): the intersection of the documents of its
+  bigrams, rarest first (candidates), each candidate then checked with a substring search in
+  the document's normalised text (in the same file), so the set is exact. One character is its
+  unigram's set; two characters, the bigram's set.
 - AND, OR and NOT are intersection, union and difference; ``NOT x`` alone is "all but x".
 
 Ranking is not done here (``searchapp.ranking``).
@@ -13,16 +18,19 @@ from __future__ import annotations
 
 from itertools import accumulate
 
+from pyroaring import BitMap
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from indexer import schema
+from indexer.gramindex import GramReader, sidecar_path
 from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode
 from searchapp.terms import words_of
 
-# How many of a string's bigrams to intersect before verifying the candidates.
-BIGRAMS_TO_INTERSECT = 3
+# Intersecting stops once the candidates are this few (verifying them is cheaper than reading
+# more bitmaps).
+FEW_CANDIDATES = 64
 # Intersecting a set with a posting list this many times longer skips through the list
 # (``skip_to``) instead of reading all of it.
 SKIP_RATIO = 8
@@ -53,50 +61,74 @@ def _leaf_ids(matcher) -> list[int]:
     return ids
 
 
-def posting_ids(reader, fieldname: str, text: str) -> frozenset[int]:
+def leaves(reader) -> list[tuple[object, int]]:
+    """(segment reader, its first global document number) of each segment."""
+    return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+
+
+def posting_ids(reader, fieldname: str, text: str) -> BitMap:
     """Global document numbers of the postings of ``fieldname:text`` (deleted ones may be
     included)."""
 
-    found: list[int] = []
-    leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
-    for leaf, offset in leaves:
+    found = BitMap()
+    for leaf, offset in leaves(reader):
         try:
             matcher = leaf.postings(fieldname, text)
         except TermNotFound:  # not in this segment (also what a segment without the field raises)
             continue
-        ids = _leaf_ids(matcher)
-        found.extend(ids if not offset else (offset + i for i in ids))
-    return frozenset(found)
+        docs = BitMap(_leaf_ids(matcher))
+        found |= docs.shift(offset) if offset else docs
+    return found
+
+
+class GramSegment:
+    """One segment's gram file, where its documents start, and how many there are."""
+
+    def __init__(self, leaf, offset: int):
+        self.offset = offset
+        self.end = offset + leaf.doc_count_all()
+        # ``_storage``: the segment reader's storage (whoosh-reloaded 2.7.5, pinned).
+        self.grams = GramReader(sidecar_path(leaf._storage.folder, leaf.segment().segment_id()))
+
+    def local(self, docs: BitMap) -> BitMap:
+        """The documents of global set ``docs`` in this segment, numbered within it."""
+        inside = docs & BitMap(range(self.offset, self.end))
+        return inside.shift(-self.offset) if self.offset else inside
+
+    def close(self) -> None:
+        self.grams.close()
+
+
+def gram_segments(searcher) -> list[GramSegment]:
+    """The gram files of a searcher's segments (opened once per searcher, closed with it)."""
+    found = getattr(searcher, "_newsearch_grams", None)
+    if found is None:
+        found = [GramSegment(leaf, offset) for leaf, offset in leaves(searcher.reader())
+                 if leaf.doc_count_all()]
+        setattr(searcher, "_newsearch_grams", found)
+    return found
 
 
 class DocSets:
-    """Evaluates query trees against one searcher; caches the posting lists it reads."""
+    """Evaluates query trees against one searcher; caches the sets it reads."""
 
-    def __init__(self, searcher, live: frozenset[int], facets: dict):
+    def __init__(self, searcher, live: BitMap, facets: dict):
         self.reader = searcher.reader()
         self.live = live
         self.facets = facets  # name -> searchapp.facets.TermFacet (value -> documents)
-        self._postings: dict[tuple[str, str], frozenset[int]] = {}
-        self._exact: dict[tuple[str, bool], frozenset[int]] = {}
+        self.segments = gram_segments(searcher)
+        self._postings: dict[tuple[str, str], BitMap] = {}
+        self._exact: dict[tuple[str, bool], BitMap] = {}
         self._frequencies: dict[tuple[str, str], int] = {}
-        # Column readers are costly to open (they read offset tables): one set per searcher.
-        cache = getattr(searcher, "_newsearch_columns", None)
-        if cache is None:
-            cache = {}
-            setattr(searcher, "_newsearch_columns", cache)
-        self._columns = cache
 
     # -- leaves ---------------------------------------------------------------------------------
 
-    def term(self, fieldname: str, text: str) -> frozenset[int]:
+    def term(self, fieldname: str, text: str) -> BitMap:
         key = (fieldname, text)
         found = self._postings.get(key)
         if found is None:
             found = self._postings[key] = posting_ids(self.reader, fieldname, text)
         return found
-
-    def _leaves(self):
-        return self.reader.leaf_readers() if hasattr(self.reader, "leaf_readers") else [(self.reader, 0)]
 
     def frequency(self, fieldname: str, text: str) -> int:
         key = (fieldname, text)
@@ -104,25 +136,22 @@ class DocSets:
             self._frequencies[key] = self.reader.doc_frequency(fieldname, text)
         return self._frequencies[key]
 
-    def intersect(self, docs: frozenset[int], fieldname: str, text: str) -> frozenset[int]:
+    def intersect(self, docs: BitMap, fieldname: str, text: str) -> BitMap:
         """``docs`` ∩ the documents of ``fieldname:text``; skips through a much longer list."""
 
         if not docs:
             return docs
         if (fieldname, text) in self._postings or self.frequency(fieldname, text) <= SKIP_RATIO * len(docs):
             return docs & self.term(fieldname, text)
-        found = []
-        ordered = sorted(docs)
-        for leaf, offset in self._leaves():
+        found = BitMap()
+        for leaf, offset in leaves(self.reader):
             end = offset + leaf.doc_count_all()
             try:
                 matcher = leaf.postings(fieldname, text)
             except TermNotFound:  # not in this segment (also what a segment without the field raises)
                 continue
-            for docnum in ordered:
-                if docnum < offset or docnum >= end:
-                    continue
-                if not matcher.is_active():
+            for docnum in docs.iter_equal_or_larger(offset):
+                if docnum >= end or not matcher.is_active():
                     break
                 local = docnum - offset
                 if matcher.id() < local:
@@ -130,59 +159,56 @@ class DocSets:
                     if not matcher.is_active():
                         break
                 if matcher.id() == local:
-                    found.append(docnum)
-        return frozenset(found)
+                    found.add(docnum)
+        return found
 
-    def _column(self, name: str) -> list[tuple[int, int, object]]:
-        """(first docnum, end docnum, column reader) per segment: no multi-segment wrapper."""
-        if name not in self._columns:
-            self._columns[name] = [
-                (offset, offset + leaf.doc_count_all(), leaf.column_reader(name))
-                for leaf, offset in self._leaves() if leaf.has_column(name)]
-        return self._columns[name]
-
-    def _verify(self, candidates: frozenset[int], needle: bytes, column_name: str) -> frozenset[int]:
-        found = []
-        for start, end, column in self._column(column_name):
-            found.extend(d for d in candidates if start <= d < end and needle in column[d - start])
-        return frozenset(found)
-
-    def exact(self, text: str, title: bool = False) -> frozenset[int]:
+    def exact(self, text: str, title: bool = False) -> BitMap:
         """Documents whose normalised text (or title) contains ``text``."""
         key = (text, title)
         if key not in self._exact:
             self._exact[key] = self._find_exact(text, title)
         return self._exact[key]
 
-    def _find_exact(self, text: str, title: bool) -> frozenset[int]:
+    def _find_exact(self, text: str, title: bool) -> BitMap:
         fieldname = schema.TITLE_GRAMS if title else schema.GRAMS
-        if len(text) == 1:
-            return self.term(fieldname, text) & self.live
-        grams = {text[i:i + 2] for i in range(len(text) - 1)}
-        frequency = {gram: self.frequency(fieldname, gram) for gram in grams}
-        if not all(frequency.values()):
-            return frozenset()
-        rarest = sorted(grams, key=frequency.__getitem__)
-        candidates = self.term(fieldname, rarest[0])
-        for gram in rarest[1:BIGRAMS_TO_INTERSECT]:
-            candidates = self.intersect(candidates, fieldname, gram)
-        candidates = candidates & self.live
-        if len(text) == 2:
-            return candidates  # having the bigram is containing the string
-        return self._verify(candidates, text.encode("utf-8"),
-                            schema.TITLE_COLUMN if title else schema.TEXT_COLUMN)
+        column = schema.TITLE_COLUMN if title else schema.TEXT_COLUMN
+        grams = [text] if len(text) == 1 else sorted({text[i:i + 2] for i in range(len(text) - 1)})
+        needle = text.encode("utf-8")
+        found = BitMap()
+        for segment in self.segments:
+            reader = segment.grams
+            ordered = sorted(grams, key=lambda gram: reader.frequency(fieldname, gram))
+            if not reader.frequency(fieldname, ordered[0]):
+                continue
+            candidates = reader.docs(fieldname, ordered[0])
+            for gram in ordered[1:]:
+                if len(candidates) <= FEW_CANDIDATES:
+                    break
+                candidates &= reader.docs(fieldname, gram)
+                if not candidates:
+                    break
+            if not candidates:
+                continue
+            candidates = (candidates.shift(segment.offset) if segment.offset else candidates) & self.live
+            if len(text) <= 2:
+                found |= candidates  # holding the gram is holding the string
+                continue
+            local = candidates.shift(-segment.offset) if segment.offset else candidates
+            hits = BitMap(reader.matching(column, local, needle))
+            found |= hits.shift(segment.offset) if segment.offset else hits
+        return found
 
-    def words(self, fieldname: str, text: str) -> frozenset[int]:
+    def words(self, fieldname: str, text: str) -> BitMap:
         """Documents holding every jieba word of ``text`` in ``fieldname``."""
         words = sorted(set(words_of(text)), key=lambda w: self.frequency(fieldname, w))
         if not words:
-            return frozenset()
+            return BitMap()
         result = self.term(fieldname, words[0])
         for word in words[1:]:
             result = self.intersect(result, fieldname, word)
         return result & self.live
 
-    def field(self, node: FieldNode) -> frozenset[int]:
+    def field(self, node: FieldNode) -> BitMap:
         """A facet's documents for the value; ``title:`` is an exact string of the title; any
         other query field, its term."""
         if node.name == schema.TITLE:
@@ -193,7 +219,7 @@ class DocSets:
 
     # -- trees ----------------------------------------------------------------------------------
 
-    def evaluate(self, node) -> frozenset[int]:
+    def evaluate(self, node) -> BitMap:
         if isinstance(node, TermNode):
             exact = self.exact(node.text)
             if node.exact:
@@ -210,10 +236,10 @@ class DocSets:
             for child in positives:
                 result = result & self.evaluate(child)
                 if not result:
-                    return frozenset()
+                    return BitMap()
             for child in negatives:
                 result = result - self.evaluate(child)
             return result
         if isinstance(node, OrNode):
-            return frozenset().union(*(self.evaluate(c) for c in node.children))
+            return BitMap.union(*(self.evaluate(c) for c in node.children))
         raise TypeError(node)

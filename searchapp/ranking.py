@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import heapq
 
+from pyroaring import BitMap
 from whoosh import query as wq
 from whoosh import scoring
+from whoosh.idsets import DocIdSet
 
 from indexer import schema
 from searchapp.matching import DocSets
@@ -37,16 +39,31 @@ def weighting(name: str):
         raise ValueError(f"unknown ranking {name!r}; choose one of {', '.join(RANKINGS)}") from None
 
 
-def _tiers(docsets: DocSets, terms: list[TermNode], final: frozenset[int]) -> list[frozenset[int]]:
-    """``final`` split by how many query terms occur in a document as exact strings, most first."""
-    exact = [docsets.exact(term.text) for term in terms]
-    if len(exact) == 1:
-        return [final & exact[0], final - exact[0]]
-    counts: dict[int, set[int]] = {}
-    for docnum in final & frozenset().union(*exact):
-        counts.setdefault(sum(docnum in e for e in exact), set()).add(docnum)
-    tiers = [frozenset(counts[c]) for c in sorted(counts, reverse=True)]
-    return tiers + [final - frozenset().union(*exact)]
+def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMap]:
+    """``final`` split by how many query terms occur in a document as exact strings, most first
+    (set algebra: ``at_least[j]`` holds the documents with at least j of them)."""
+    at_least = [final]
+    for exact in (docsets.exact(term.text) for term in terms):
+        at_least = [at_least[0]] + [at_least[j] | (at_least[j - 1] & exact) if j < len(at_least)
+                                    else at_least[j - 1] & exact for j in range(1, len(at_least) + 1)]
+    exactly = [at_least[j] - at_least[j + 1] for j in range(len(at_least) - 1)] + [at_least[-1]]
+    return [tier for tier in reversed(exactly) if tier]
+
+
+class Allowed(DocIdSet):
+    """A bitmap as the filter of ``searcher.search`` (Whoosh takes a ``DocIdSet`` or a set)."""
+
+    def __init__(self, docs: BitMap):
+        self.docs = docs
+
+    def __contains__(self, docnum) -> bool:
+        return docnum in self.docs
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self):
+        return iter(self.docs)
 
 
 # A tier of up to this many documents is scored document by document (skipping through the
@@ -55,7 +72,7 @@ DIRECT_SCORING_LIMIT = 300
 
 
 def _score_directly(searcher, docsets: DocSets, words: list[str],
-                    docs: frozenset[int]) -> list[tuple[float, int]]:
+                    docs: BitMap) -> list[tuple[float, int]]:
     """BM25F of ``docs`` for ``words`` in the text and the title, via ``skip_to`` (0 for a
     document none of the words occurs in)."""
     context = searcher.context()
@@ -68,7 +85,7 @@ def _score_directly(searcher, docsets: DocSets, words: list[str],
             if matcher.is_active():
                 matchers.append(matcher)
     scored = []
-    for docnum in sorted(docs):
+    for docnum in docs:
         score = 0.0
         for matcher in matchers:
             if matcher.is_active() and matcher.id() < docnum:
@@ -79,7 +96,7 @@ def _score_directly(searcher, docsets: DocSets, words: list[str],
     return scored
 
 
-def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[int],
+def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: BitMap,
             limit: int) -> tuple[list[int], dict[int, float]]:
     """The first ``limit`` documents of ``final``: exact-match tiers first, BM25F within a tier
     (words in the text and in the boosted title), documents no word scores last in a tier."""
@@ -104,10 +121,11 @@ def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: frozenset[i
         returned: set[int] = set()
         if words:
             query = wq.Or([wq.Term(f, w) for w in words for f in fields])
-            for hit in searcher.search(query, filter=set(tier), limit=need):
+            for hit in searcher.search(query, filter=Allowed(tier), limit=need):
                 order.append(hit.docnum)
                 returned.add(hit.docnum)
                 scores[hit.docnum] = hit.score or 0.0
         if len(returned) < need:  # every scored document of the tier was returned
-            order.extend(sorted(tier - returned)[: need - len(returned)])
+            rest = tier - BitMap(returned)
+            order.extend(rest[i] for i in range(min(need - len(returned), len(rest))))
     return order, scores

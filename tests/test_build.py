@@ -58,7 +58,7 @@ def test_rebuild_starts_over(tmp_path):
     assert not list(tmp_path.glob(".index.building-*"))  # no leftovers
     assert sorted(p.name for p in index_dir.iterdir() if not p.name.startswith("MAIN_")) == [
         "_MAIN_2.toc", "newsearch.2.json"]  # one generation: the old one's files are gone
-    assert len(list(index_dir.glob("MAIN_*.seg"))) == 1
+    assert len(list(index_dir.glob("MAIN_*.grams"))) == 1  # one segment
 
 
 def test_catalog_overrides_inferred_year(generated_search):

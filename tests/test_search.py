@@ -4,6 +4,7 @@ import random
 import re
 
 import pytest
+from pyroaring import BitMap
 
 from indexer.normalize import normalize
 from searchapp.core import get_article, related, search
@@ -200,13 +201,13 @@ def test_empty_text_with_filters_browses_newest_first(corpus_search):
 def test_fast_posting_ids_equal_whoosh_all_ids(generated_search):
     from searchapp.matching import posting_ids
     reader = generated_search.searcher().reader()
-    for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("district", "海州区"),
-                            ("grams", "不存在的词"), ("content", "记录")):
+    for fieldname, text in (("content", "发"), ("title", "发展"), ("content", "发展"), ("district", "海州区"),
+                            ("content", "不存在的词"), ("content", "记录")):
         try:
-            expected = frozenset(reader.postings(fieldname, text).all_ids())
+            expected = set(reader.postings(fieldname, text).all_ids())
         except Exception:
-            expected = frozenset()
-        assert posting_ids(reader, fieldname, text) == expected
+            expected = set()
+        assert set(posting_ids(reader, fieldname, text)) == expected
 
 
 def test_skipping_intersection_equals_set_intersection(generated_search):
@@ -214,8 +215,8 @@ def test_skipping_intersection_equals_set_intersection(generated_search):
     searcher = generated_search.searcher()
     table = generated_search.facet_table(searcher)
     docsets = DocSets(searcher, table.live, table.facets)
-    small = frozenset(sorted(table.live)[::9])
-    for fieldname, text in (("grams", "发"), ("grams", "发展"), ("content", "发展"), ("grams", "的"), ("grams", "无此词")):
+    small = BitMap(sorted(table.live)[::9])
+    for fieldname, text in (("content", "记者"), ("title", "发展"), ("content", "发展"), ("content", "的"), ("content", "无此词")):
         fresh = DocSets(searcher, table.live, table.facets)
         assert fresh.intersect(small, fieldname, text) == small & docsets.term(fieldname, text)
 

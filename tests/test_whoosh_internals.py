@@ -101,7 +101,7 @@ def test_leaf_ids_equals_all_ids(blocks_index):
             for term in reader.lexicon(fieldname):
                 expected = list(reader.postings(fieldname, term).all_ids())
                 assert _leaf_ids(reader.postings(fieldname, term)) == expected, (fieldname, term)
-                assert posting_ids(reader, fieldname, term) == frozenset(expected)
+                assert list(posting_ids(reader, fieldname, term)) == expected
                 lengths[(fieldname, term)] = len(expected)
         assert lengths[("tag", b"common")] > 5 * BLOCK and lengths[("tag", b"third")] > BLOCK
         # Rare terms are inlined in the term table and come as a ListMatcher (the fallback).
@@ -131,7 +131,7 @@ def test_a_segment_with_deletions_wraps_its_postings_in_a_filter_matcher(tmp_pat
         live = frozenset(reader.postings("tag", "common").all_ids())
         assert len(live) == DOCS - 5
         found = posting_ids(reader, "tag", "common")
-        assert live <= found <= frozenset(range(DOCS))  # deleted ones may be included
+        assert live <= set(found) <= frozenset(range(DOCS))  # deleted ones may be included
 
 
 def test_term_not_found_is_what_a_missing_term_or_field_raises(tmp_path):
@@ -151,8 +151,8 @@ def test_term_not_found_is_what_a_missing_term_or_field_raises(tmp_path):
                                       (second, "nosuchfield", "x")):
             with pytest.raises(TermNotFound):
                 leaf.postings(fieldname, text)
-        assert posting_ids(reader, "tag", "x") == {offset}
-        assert posting_ids(reader, "nosuchfield", "x") == frozenset()
+        assert list(posting_ids(reader, "tag", "x")) == [offset]
+        assert not posting_ids(reader, "nosuchfield", "x")
 
 
 def test_an_io_error_while_reading_postings_is_not_taken_for_a_missing_term(blocks_index, monkeypatch):
@@ -407,7 +407,7 @@ def test_mp_writer_members_and_sub_writer_task_arguments(tmp_path):
     writer.commit()
     assert [t.exitcode for t in writer.tasks] == [0, 0]
     with ix.reader() as reader:
-        assert reader.doc_count() == 8 and len(reader.leaf_readers()) == 2
+        assert reader.doc_count() == 8 and 1 <= len(reader.leaf_readers()) <= 2  # a worker given nothing writes no segment
     # ``_commit_toc`` is also the commit point of the parallel commit: a wrong count stops it.
     writer = ParallelWriter(ix, procs=2, multisegment=True, batchsize=2, codec=NewsearchCodec())
     for number in range(8, 12):

@@ -1,0 +1,313 @@
+"""The gram layer beside each Whoosh segment: which documents hold each character and bigram
+(compressed bitmaps, ``pyroaring``), and each document's normalised text (for verifying exact
+matches). One file per segment, ``MAIN_<segment id>.grams``, written once, read through ``mmap``.
+
+Why beside Whoosh and not in it: the gram fields make about 1.2 postings per character of text;
+as Whoosh postings each goes through its pure-Python sorting pool and posting writer, which
+made them most of the indexing time and most of the index. As bitmaps they are built with one
+C call per gram and document and stored at a few bytes per character; set algebra on them runs
+in C. The file is named like a segment file, so Whoosh deletes it with its segment, and an
+interrupted run's file is a leftover like any other (``indexer.indexdir.leftovers``).
+
+The fields come from the table (``indexer.fields``): each GRAMS field is a keyed set of
+bitmaps, each COLUMN field a text per document.
+
+Layout (little-endian)::
+
+    b"NSGRAMS1" | u64 directory offset | u64 directory length
+    texts, streamed while documents are added (each COLUMN field's value, document by document)
+    per COLUMN field: u64 start per document, u32 length per document
+    per GRAMS field: keys (UTF-8, sorted, concatenated), u64 key ends, u32 cardinalities,
+                     bitmaps (serialised, concatenated), u64 bitmap ends
+    directory (JSON): document count and where each array is
+
+Documents are numbered within the segment, as Whoosh numbers them.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from array import array
+from collections import defaultdict
+from pathlib import Path
+
+from pyroaring import BitMap
+
+from indexer.analysis import gram_set
+
+MAGIC = b"NSGRAMS1"
+EXTENSION = ".grams"
+_HEADER = struct.Struct("<8sQQ")
+# What one gram in one document costs while a segment is built (a bitmap entry and its share of
+# the dict and bitmap objects), for the writers' memory bound.
+BYTES_PER_GRAM_POSTING = 6
+BYTES_PER_GRAM = 200
+
+
+def sidecar_path(folder: str | os.PathLike, segment_id: str) -> Path:
+    return Path(folder) / f"{segment_id}{EXTENSION}"
+
+
+def _align(stream, boundary: int = 8) -> None:
+    pad = -stream.tell() % boundary
+    if pad:
+        stream.write(b"\0" * pad)
+
+
+class GramWriter:
+    """Builds one segment's gram file: ``add`` each document in document-number order (or
+    ``add_segment`` an older segment's file, for merges), then ``finish``."""
+
+    def __init__(self, path: Path, gram_fields: tuple[str, ...], text_fields: tuple[str, ...]):
+        self.path = Path(path)
+        self.gram_fields = gram_fields
+        self.text_fields = text_fields
+        self.grams: dict[str, defaultdict] = {name: defaultdict(BitMap) for name in gram_fields}
+        self.starts = {name: array("Q") for name in text_fields}
+        self.lengths = {name: array("I") for name in text_fields}
+        self.doc_count = 0
+        self.gram_postings = 0
+        self._file = None
+
+    def _stream(self):
+        if self._file is None:
+            self._file = open(self.path, "wb")
+            self._file.write(_HEADER.pack(MAGIC, 0, 0))
+        return self._file
+
+    def memory(self) -> int:
+        """About how many bytes the grams built so far hold in memory."""
+        grams = sum(len(table) for table in self.grams.values())
+        return self.gram_postings * BYTES_PER_GRAM_POSTING + grams * BYTES_PER_GRAM
+
+    def add(self, docnum: int, values: dict) -> None:
+        """Document ``docnum`` (the next one): ``values`` holds each gram field's normalised
+        text and each text field's UTF-8 bytes (missing or ``None``: empty)."""
+        if docnum != self.doc_count:
+            raise ValueError(f"gram file {self.path.name}: document {docnum} added, {self.doc_count} expected")
+        for name in self.gram_fields:
+            text = values.get(name)
+            if text:
+                table = self.grams[name]
+                grams = gram_set(text)
+                for gram in grams:
+                    table[gram].add(docnum)
+                self.gram_postings += len(grams)
+        self._add_texts(values)
+        self.doc_count += 1
+
+    def _add_texts(self, values: dict) -> None:
+        stream = self._stream()
+        for name in self.text_fields:
+            data = values.get(name) or b""
+            self.starts[name].append(stream.tell())
+            self.lengths[name].append(len(data))
+            stream.write(data)
+
+    def add_segment(self, reader: "GramReader", docmap: dict[int, int] | None) -> None:
+        """Every live document of an older segment's file, renumbered as ``docmap`` says (old ->
+        new; ``None``: no deletions, the documents follow on in order)."""
+        base = self.doc_count
+        kept = range(reader.doc_count) if docmap is None else sorted(docmap)
+        for old in kept:
+            new = base + old if docmap is None else docmap[old]
+            if new != self.doc_count:
+                raise ValueError(f"gram file {self.path.name}: merged document {new}, {self.doc_count} expected")
+            self._add_texts({name: reader.text(name, old) for name in self.text_fields})
+            self.doc_count += 1
+        for name in self.gram_fields:
+            if not reader.has_field(name):
+                continue
+            table = self.grams[name]
+            if docmap is None:
+                for gram, docs in reader.items(name):
+                    table[gram] |= docs.shift(base) if base else docs
+                    self.gram_postings += len(docs)
+            else:
+                live = BitMap(docmap)
+                for gram, docs in reader.items(name):
+                    docs &= live
+                    if docs:
+                        table[gram] |= BitMap(docmap[d] for d in docs)
+                        self.gram_postings += len(docs)
+
+    def finish(self) -> None:
+        """Write the arrays, the bitmaps and the directory; the file is complete."""
+        stream = self._stream()
+        directory: dict = {"doc_count": self.doc_count, "texts": {}, "grams": {}}
+        for name in self.text_fields:
+            _align(stream)
+            starts = stream.tell()
+            self.starts[name].tofile(stream)
+            lengths = stream.tell()
+            self.lengths[name].tofile(stream)
+            directory["texts"][name] = {"starts": starts, "lengths": lengths}
+        for name in self.gram_fields:
+            directory["grams"][name] = self._write_grams(stream, self.grams[name])
+            self.grams[name] = defaultdict(BitMap)  # free it now
+        _align(stream)
+        where = stream.tell()
+        data = json.dumps(directory).encode("utf-8")
+        stream.write(data)
+        stream.seek(0)
+        stream.write(_HEADER.pack(MAGIC, where, len(data)))
+        stream.flush()
+        os.fsync(stream.fileno())
+        stream.close()
+        self._file = None
+
+    @staticmethod
+    def _write_grams(stream, table: dict[str, BitMap]) -> dict:
+        ordered = sorted((gram.encode("utf-8"), gram) for gram in table)
+        key_ends = array("Q")
+        cardinalities = array("I")
+        keys = stream.tell()
+        end = 0
+        for key, _ in ordered:
+            stream.write(key)
+            end += len(key)
+            key_ends.append(end)
+        _align(stream)
+        key_ends_at = stream.tell()
+        key_ends.tofile(stream)
+        cardinalities_at = stream.tell()
+        cardinalities.extend(len(table[gram]) for _, gram in ordered)
+        cardinalities.tofile(stream)
+        _align(stream)
+        bitmaps = stream.tell()
+        bitmap_ends = array("Q")
+        end = 0
+        for _, gram in ordered:
+            docs = table[gram]
+            docs.run_optimize()
+            data = docs.serialize()
+            stream.write(data)
+            end += len(data)
+            bitmap_ends.append(end)
+        _align(stream)
+        bitmap_ends_at = stream.tell()
+        bitmap_ends.tofile(stream)
+        return {"count": len(ordered), "keys": keys, "key_ends": key_ends_at, "cardinalities": cardinalities_at,
+                "bitmaps": bitmaps, "bitmap_ends": bitmap_ends_at}
+
+    def cancel(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.path.unlink(missing_ok=True)
+
+
+class _Grams:
+    """One GRAMS field of a gram file: sorted keys, their cardinalities and bitmaps."""
+
+    def __init__(self, view: memoryview, where: dict):
+        self.count = count = where["count"]
+        self.view = view
+        self.keys = where["keys"]
+        self.key_ends = view[where["key_ends"]:where["key_ends"] + 8 * count].cast("Q")
+        self.cardinalities = view[where["cardinalities"]:where["cardinalities"] + 4 * count].cast("I")
+        self.bitmaps = where["bitmaps"]
+        self.bitmap_ends = view[where["bitmap_ends"]:where["bitmap_ends"] + 8 * count].cast("Q")
+
+    def key(self, i: int) -> bytes:
+        start = self.key_ends[i - 1] if i else 0
+        return self.view[self.keys + start:self.keys + self.key_ends[i]].tobytes()
+
+    def find(self, key: bytes) -> int:
+        """The position of ``key``, or -1."""
+        low, high = 0, self.count
+        while low < high:
+            middle = (low + high) // 2
+            if self.key(middle) < key:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < self.count and self.key(low) == key else -1
+
+    def bitmap(self, i: int) -> BitMap:
+        start = self.bitmap_ends[i - 1] if i else 0
+        return BitMap.deserialize(self.view[self.bitmaps + start:self.bitmaps + self.bitmap_ends[i]])
+
+
+class GramReader:
+    """A segment's gram file, read through ``mmap`` (pages are shared between processes)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        with open(self.path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size < _HEADER.size:
+                raise ValueError(f"{self.path}: not a complete gram file")
+            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        magic, where, length = _HEADER.unpack_from(self._map, 0)
+        if magic != MAGIC or not where or where + length > size:
+            self._map.close()
+            raise ValueError(f"{self.path}: not a complete gram file")
+        self._map.madvise(mmap.MADV_RANDOM)
+        self._view = memoryview(self._map)
+        directory = json.loads(self._map[where:where + length])
+        self.doc_count: int = directory["doc_count"]
+        self._grams = {name: _Grams(self._view, spec) for name, spec in directory["grams"].items()}
+        self._texts = {}
+        for name, spec in directory["texts"].items():
+            n = self.doc_count
+            self._texts[name] = (self._view[spec["starts"]:spec["starts"] + 8 * n].cast("Q"),
+                                 self._view[spec["lengths"]:spec["lengths"] + 4 * n].cast("I"))
+
+    def has_field(self, name: str) -> bool:
+        return name in self._grams
+
+    def frequency(self, name: str, gram: str) -> int:
+        """How many documents (deleted ones included) hold ``gram``."""
+        grams = self._grams.get(name)
+        if grams is None:
+            return 0
+        i = grams.find(gram.encode("utf-8"))
+        return grams.cardinalities[i] if i >= 0 else 0
+
+    def docs(self, name: str, gram: str) -> BitMap:
+        """The documents (deleted ones included) that hold ``gram``."""
+        grams = self._grams.get(name)
+        if grams is None:
+            return BitMap()
+        i = grams.find(gram.encode("utf-8"))
+        return grams.bitmap(i) if i >= 0 else BitMap()
+
+    def items(self, name: str):
+        """Every (gram, documents) of a field, in key order."""
+        grams = self._grams[name]
+        for i in range(grams.count):
+            yield grams.key(i).decode("utf-8"), grams.bitmap(i)
+
+    def text(self, name: str, docnum: int) -> bytes:
+        starts, lengths = self._texts[name]
+        start = starts[docnum]
+        return self._map[start:start + lengths[docnum]]
+
+    def contains(self, name: str, docnum: int, needle: bytes) -> bool:
+        """Whether the document's text holds ``needle`` (without copying the text)."""
+        starts, lengths = self._texts[name]
+        start = starts[docnum]
+        return self._map.find(needle, start, start + lengths[docnum]) >= 0
+
+    def matching(self, name: str, docs, needle: bytes) -> list[int]:
+        """The documents of ``docs`` (ascending, of this segment) whose text holds ``needle``."""
+        starts, lengths = self._texts[name]
+        find = self._map.find
+        return [d for d in docs if find(needle, starts[d], starts[d] + lengths[d]) >= 0]
+
+    def close(self) -> None:
+        for grams in self._grams.values():
+            grams.key_ends.release()
+            grams.cardinalities.release()
+            grams.bitmap_ends.release()
+        for starts, lengths in self._texts.values():
+            starts.release()
+            lengths.release()
+        self._grams = {}
+        self._texts = {}
+        self._view.release()
+        self._map.close()

@@ -1,0 +1,154 @@
+"""The gram files beside Whoosh's segments, the in-memory posting pool, segments flushed when
+memory is full, and merges that carry the gram files over (``indexer.gramindex``,
+``indexer.writer``), on the real indexer and real text."""
+
+import shutil
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.writing import OPTIMIZE, SegmentWriter
+
+from indexer import fields, indexdir, schema
+from indexer.build import build_index
+from indexer.codec import NewsearchCodec
+from indexer.documents import prepare
+from indexer.gramindex import GramReader, GramWriter
+from indexer.sources import find_sources, page_id_of
+from indexer.writer import BESIDE, CheckedWriter
+from searchapp.core import search
+from searchapp.request import Query
+from searchapp.store import SearchIndex
+
+from conftest import CORPUS
+
+QUERIES = ['"阜新"', '"细河区"', "阜新 项目", "铁岭", '"绿色矿业发展"', "县", '"开采"', "营商环境",
+           '"綠色礦業"', "项目 -阜新", "阜新 OR 铁岭", '"年"', "记者", '"的"']
+
+
+def _results(index_dir, text, **filters):
+    index = SearchIndex(index_dir)
+    try:
+        result = search(index, Query(text=text, per_page=100, filters=filters))
+        return result.total, [h.id for h in result.hits], {k: [(b.value, b.count) for b in v]
+                                                           for k, v in result.facets.items()}
+    finally:
+        index.close()
+
+
+def _articles(folder):
+    found, _ = find_sources([folder])
+    prepared = []
+    for file in found:
+        for task in file.format.tasks(file, None, lambda: page_id_of(file.relative)):
+            prepared.extend(prepare(task)[0])
+    return prepared
+
+
+def test_a_gram_file_answers_what_a_scan_of_its_texts_answers(tmp_path):
+    texts = ["阜新市细河区", "铁岭 铁岭县", "", "细河"]
+    writer = GramWriter(tmp_path / "MAIN_x.grams", ("grams",), ("norm_text",))
+    for docnum, text in enumerate(texts):
+        writer.add(docnum, {"grams": text, "norm_text": text.encode("utf-8")})
+    writer.finish()
+    reader = GramReader(tmp_path / "MAIN_x.grams")
+    try:
+        assert reader.doc_count == 4
+        for gram in ("细", "细河", "铁岭", " ", "铁 ", "不在", "岭"):
+            expected = [d for d, t in enumerate(texts) if gram in t and gram.strip()]
+            assert list(reader.docs("grams", gram)) == expected, gram
+            assert reader.frequency("grams", gram) == len(expected)
+        assert reader.text("norm_text", 1) == "铁岭 铁岭县".encode("utf-8")
+        assert reader.matching("norm_text", [0, 1, 2, 3], "细河".encode("utf-8")) == [0, 3]
+        assert not reader.contains("norm_text", 0, "河区铁".encode("utf-8"))  # not across documents
+    finally:
+        reader.close()
+
+
+def test_a_truncated_gram_file_is_refused(tmp_path):
+    writer = GramWriter(tmp_path / "MAIN_y.grams", ("grams",), ("norm_text",))
+    writer.add(0, {"grams": "阜新", "norm_text": "阜新".encode("utf-8")})
+    writer._stream().flush()  # killed before ``finish``: the header has no directory
+    with pytest.raises(ValueError, match="not a complete gram file"):
+        GramReader(tmp_path / "MAIN_y.grams")
+    writer.cancel()
+    assert not (tmp_path / "MAIN_y.grams").exists()
+
+
+def test_the_memory_pool_writes_exactly_the_postings_whoosh_writes(tmp_path):
+    """The same documents through Whoosh's own writer (sorting pool, stock ``add_document``) and
+    through ours: every posting (field, term, document, weight, value), stored field and field
+    length is the same."""
+    documents = []
+    for item in _articles(CORPUS):
+        document = fields.document(item)
+        for name in BESIDE:
+            document.pop(name)
+        documents.append(document)
+    built = {}
+    for name, writer_class in (("whoosh", SegmentWriter), ("ours", CheckedWriter)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema.build_schema())
+        writer = writer_class(ix, codec=NewsearchCodec())
+        for document in documents:
+            writer.add_document(**document)
+        writer.commit()
+        with ix.reader() as reader:
+            built[name] = (list(reader.iter_postings()), list(reader.iter_docs()),
+                           [(d, f, reader.doc_field_length(d, f)) for d in range(reader.doc_count_all())
+                            for f in ("title", "content")])
+    assert len(built["ours"][0]) > 5000
+    assert built["ours"] == built["whoosh"]
+
+
+def test_a_segment_per_document_finds_what_one_segment_finds(tmp_path):
+    """Memory full after every document (``limitmb=0``): one segment and one gram file per
+    article, and every query answers as with one segment."""
+    one = tmp_path / "one"
+    many = tmp_path / "many"
+    build_index([CORPUS], one, workers=1)
+    report = build_index([CORPUS], many, workers=1, limitmb=0)
+    assert report.articles_added == 26
+    assert len(list(many.glob("MAIN_*.grams"))) == 26
+    with whoosh_index.open_dir(str(many)).reader() as reader:
+        assert len(reader.leaf_readers()) == 26
+    for text in QUERIES:
+        assert _results(many, text) == _results(one, text), text
+    assert _results(many, "项目", city=("阜新",)) == _results(one, "项目", city=("阜新",))
+
+
+def test_merging_segments_with_deletions_carries_their_grams_over(tmp_path):
+    """Whoosh merges segments by re-adding their documents (``add_reader``), renumbered around
+    the deleted ones; the merged gram file must follow the same numbering."""
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "index"
+    build_index([archive], index_dir, workers=1, limitmb=0)
+    gone = "000_4137a59cd7bc1a7b.txt"
+    ix = whoosh_index.open_dir(str(index_dir))
+    writer = CheckedWriter(ix, codec=NewsearchCodec())
+    removed = writer.delete_by_term("source", str(archive / gone))
+    assert removed > 0
+    meta = indexdir.read_meta(index_dir)
+    writer.before_commit = lambda generation: indexdir.write_meta(index_dir, generation, meta)
+    writer.commit(mergetype=OPTIMIZE)
+    assert len(list(index_dir.glob("MAIN_*.grams"))) == 1
+    kept = [item for item in _articles(archive) if item.article.source != str(archive / gone)]
+    with ix.reader() as reader:
+        assert reader.doc_count_all() == reader.doc_count() == len(kept) == 26 - removed
+    for needle in ("阜新", "细河区", "项目", "开采", "的", "绿色矿业发展", "铁岭市"):
+        expected = {i.article.id for i in kept if needle in i.grams_text}
+        total, ids, _ = _results(index_dir, f'"{needle}"')
+        assert total == len(expected) and set(ids) == expected, needle
+
+
+def test_exact_matches_are_verified_against_the_text(tmp_path):
+    """Documents holding every bigram of a string but not the string are not matches."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "a.txt").write_text("\n甲\n\n本报讯 新闻稿：阜新市发展很快。\n", "utf-8")
+    (archive / "b.txt").write_text("\n乙\n\n本报讯 新闻稿：阜新人，新市场。\n", "utf-8")  # 阜新, 新市 apart
+    build_index([archive], tmp_path / "index", workers=1)
+    assert _results(tmp_path / "index", '"阜新"')[0] == _results(tmp_path / "index", '"新市"')[0] == 2
+    total, ids, _ = _results(tmp_path / "index", '"阜新市"')
+    assert total == 1 and ids[0].startswith("a")
