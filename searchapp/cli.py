@@ -26,8 +26,11 @@ def _index_dir(args) -> Path:
     return Path(args.index_dir) if args.index_dir else settings.default_index_dir()
 
 
-class Terminated(Exception):
-    """SIGTERM, turned into an exception so that a run cleans up as it does for Ctrl-C."""
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that a run cleans up as it does for Ctrl-C.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: a library's ``except Exception`` must not
+    catch it (jieba's dictionary loader turned it into a ``ValueError`` and a traceback)."""
 
 
 def _on_sigterm(signum, frame):

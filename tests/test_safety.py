@@ -310,3 +310,23 @@ def test_the_default_index_folder_is_in_the_current_folder(tmp_path):
     done = subprocess.run([sys.executable, "-m", "searchapp.cli", "index", "--help"],
                           cwd=tmp_path, capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)})
     assert "index/ in the current folder" in done.stdout
+
+
+def test_sigterm_inside_a_library_that_catches_exception_still_ends_the_run_cleanly(capsys):
+    """SIGTERM arriving while a library runs code wrapped in ``except Exception`` (jieba's
+    dictionary loader rewraps any error as ``ValueError``) must still end the run with 143 and
+    one line, not a traceback (the kill loop caught this)."""
+    from searchapp.cli import _write_index
+
+    def library_loader():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here
+            time.sleep(5)  # not reached: the signal is handled before the next bytecode
+        except Exception as error:  # what jieba.posseg.load_word_tag does
+            raise ValueError("invalid POS dictionary entry") from error
+
+    class Args:
+        json = False
+
+    assert _write_index(Args(), library_loader) == 143
+    assert "interrupted; the index is as it was" in capsys.readouterr().err
