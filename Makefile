@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places clean
+.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench-places: install
 
 bench-relevance: $(VENV)/.installed-bench
 	$(BIN)/python bench/relevance_bench.py
+
+# Issue 9: generated archives of 100k, 300k and 1M articles (an hour or more; ~13 GB of disk at 1M);
+# SIZES=2000 for a quick look.
+bench-scale: install
+	$(BIN)/python bench/scale_bench.py $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(VENV) index build *.egg-info .pytest_cache bench/results
