@@ -13,7 +13,8 @@ scored) the stock reader checks the file system each time, one ``stat`` per post
 Writing postings is the indexer's hot loop (about two postings per character of text), so the
 field writer's loop is a lean copy of Whoosh's ``FieldWriter.add_postings``: the same calls in
 the same order, without per-posting type assertions and without looking up the document's
-field length for fields that are not scored (the stock code looks it up and gets 0). Like the
+field length for fields that are not scored (the stock code looks it up and gets 0), and
+reading a scored field's lengths once per document, not once per posting. Like the
 stock loop it refuses postings out of order (they must come sorted by field, term, document:
 Whoosh's ``OutOfOrderError``), and it also checks the documents within a term (which the stock
 loop does not): one comparison with the previous posting.
@@ -76,6 +77,8 @@ class _FieldWriter(W3FieldWriter):
                 self.start_field(fieldname, fieldobj)
                 add = self._postwriter.add_posting
                 scored = field_length is not None and fieldobj.scorable
+                if scored:
+                    field_lengths = [field_length(d, fieldname) for d in range(lengths.doc_count_all())]
                 lastfn, lasttext = fieldname, None
             if docnum == -1:  # spelling words (unused here)
                 continue
@@ -89,7 +92,7 @@ class _FieldWriter(W3FieldWriter):
             elif docnum <= lastdoc:  # the one check per posting: documents ascend within a term
                 raise OutOfOrderError(_out_of_order(lastfn, lasttext, lastdoc, fieldname, btext, docnum))
             lastdoc = docnum
-            add(docnum, weight, value or b"", field_length(docnum, fieldname) if scored else None)
+            add(docnum, weight, value or b"", field_lengths[docnum] if scored else None)
         if lasttext is not None:
             finish_term()
         if lastfn is not None:

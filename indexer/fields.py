@@ -103,7 +103,7 @@ FIELDS: tuple[Field, ...] = (
           label="区县", query=True, help="district or county (e.g. 海州区)", max_buckets=60,
           canonical=_canonical_district),
     Field("year", NUMBER, lambda p: p.article.year, stored=True, facet=RANGE_FACET, label="年份",
-          query=True, help="year (2021) or range (2020..2023, either end may be left open)", max_buckets=60),
+          query=True, help="year (2021) or range (2020..2023, either end may be left open)", max_buckets=150),
     Field("topic", TERMS, lambda p: _joined(p.article.topics), stored=True, facet=TERM_FACET, label="主题",
           query=True, help="topic (e.g. 营商环境)"),
     Field("reporter", TERMS, lambda p: _joined(p.article.reporters), stored=True, label="记者", query=True,

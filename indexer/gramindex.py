@@ -17,17 +17,21 @@ Layout (little-endian)::
     b"NSGRAMS1" | u64 directory offset | u64 directory length
     texts, streamed while documents are added (each COLUMN field's value, document by document)
     per COLUMN field: u64 start per document, u32 length per document
-    per GRAMS field: keys (UTF-8, sorted, concatenated), u64 key ends, u32 cardinalities,
-                     bitmaps (serialised, concatenated), u64 bitmap ends
+    per GRAMS field: u64 keys (sorted), u32 cardinalities, u64 data ends, data
     directory (JSON): document count and where each array is
 
-Documents are numbered within the segment, as Whoosh numbers them.
+A key is a gram as a number (``gram_key``: each character's code point + 1 in 21 bits, the
+first one high). A gram's data is its documents as u32s when they are few (``FEW_DOCS`` or
+fewer: most bigrams are rare, and a serialised bitmap costs about 20 bytes however small), else
+its serialised roaring bitmap. Documents are numbered within the segment, as Whoosh numbers
+them.
 """
 
 from __future__ import annotations
 
 import json
 import mmap
+from bisect import bisect_left
 import os
 import struct
 from array import array
@@ -45,6 +49,19 @@ _HEADER = struct.Struct("<8sQQ")
 # the dict and bitmap objects), for the writers' memory bound.
 BYTES_PER_GRAM_POSTING = 6
 BYTES_PER_GRAM = 200
+FEW_DOCS = 8
+
+
+def gram_key(gram: str) -> int:
+    """A character or bigram as a number (distinct for every gram, ordered like the grams)."""
+    if len(gram) == 1:
+        return (ord(gram) + 1) << 21
+    return ((ord(gram[0]) + 1) << 21) | (ord(gram[1]) + 1)
+
+
+def key_gram(key: int) -> str:
+    first, second = key >> 21, key & 0x1FFFFF
+    return chr(first - 1) + (chr(second - 1) if second else "")
 
 
 def sidecar_path(folder: str | os.PathLike, segment_id: str) -> Path:
@@ -161,37 +178,31 @@ class GramWriter:
 
     @staticmethod
     def _write_grams(stream, table: dict[str, BitMap]) -> dict:
-        ordered = sorted((gram.encode("utf-8"), gram) for gram in table)
-        key_ends = array("Q")
-        cardinalities = array("I")
+        ordered = sorted((gram_key(gram), gram) for gram in table)
+        _align(stream)
         keys = stream.tell()
-        end = 0
-        for key, _ in ordered:
-            stream.write(key)
-            end += len(key)
-            key_ends.append(end)
+        array("Q", (key for key, _ in ordered)).tofile(stream)
+        cardinalities = stream.tell()
+        array("I", (len(table[gram]) for _, gram in ordered)).tofile(stream)
         _align(stream)
-        key_ends_at = stream.tell()
-        key_ends.tofile(stream)
-        cardinalities_at = stream.tell()
-        cardinalities.extend(len(table[gram]) for _, gram in ordered)
-        cardinalities.tofile(stream)
-        _align(stream)
-        bitmaps = stream.tell()
-        bitmap_ends = array("Q")
+        data = stream.tell()
+        ends = array("Q")
         end = 0
         for _, gram in ordered:
             docs = table[gram]
-            docs.run_optimize()
-            data = docs.serialize()
-            stream.write(data)
-            end += len(data)
-            bitmap_ends.append(end)
+            if len(docs) <= FEW_DOCS:
+                chunk = docs.to_array().tobytes()
+            else:
+                docs.run_optimize()
+                chunk = docs.serialize()
+            stream.write(chunk)
+            end += len(chunk)
+            ends.append(end)
         _align(stream)
-        bitmap_ends_at = stream.tell()
-        bitmap_ends.tofile(stream)
-        return {"count": len(ordered), "keys": keys, "key_ends": key_ends_at, "cardinalities": cardinalities_at,
-                "bitmaps": bitmaps, "bitmap_ends": bitmap_ends_at}
+        ends_at = stream.tell()
+        ends.tofile(stream)
+        return {"count": len(ordered), "keys": keys, "cardinalities": cardinalities, "data": data,
+                "ends": ends_at}
 
     def cancel(self) -> None:
         if self._file is not None:
@@ -201,35 +212,32 @@ class GramWriter:
 
 
 class _Grams:
-    """One GRAMS field of a gram file: sorted keys, their cardinalities and bitmaps."""
+    """One GRAMS field of a gram file: sorted keys, their cardinalities and documents."""
 
     def __init__(self, view: memoryview, where: dict):
         self.count = count = where["count"]
         self.view = view
-        self.keys = where["keys"]
-        self.key_ends = view[where["key_ends"]:where["key_ends"] + 8 * count].cast("Q")
+        self.keys = view[where["keys"]:where["keys"] + 8 * count].cast("Q")
         self.cardinalities = view[where["cardinalities"]:where["cardinalities"] + 4 * count].cast("I")
-        self.bitmaps = where["bitmaps"]
-        self.bitmap_ends = view[where["bitmap_ends"]:where["bitmap_ends"] + 8 * count].cast("Q")
+        self.data = where["data"]
+        self.ends = view[where["ends"]:where["ends"] + 8 * count].cast("Q")
 
-    def key(self, i: int) -> bytes:
-        start = self.key_ends[i - 1] if i else 0
-        return self.view[self.keys + start:self.keys + self.key_ends[i]].tobytes()
-
-    def find(self, key: bytes) -> int:
-        """The position of ``key``, or -1."""
-        low, high = 0, self.count
-        while low < high:
-            middle = (low + high) // 2
-            if self.key(middle) < key:
-                low = middle + 1
-            else:
-                high = middle
-        return low if low < self.count and self.key(low) == key else -1
+    def find(self, gram: str) -> int:
+        """The position of ``gram``, or -1."""
+        key = gram_key(gram)
+        i = bisect_left(self.keys, key)
+        return i if i < self.count and self.keys[i] == key else -1
 
     def bitmap(self, i: int) -> BitMap:
-        start = self.bitmap_ends[i - 1] if i else 0
-        return BitMap.deserialize(self.view[self.bitmaps + start:self.bitmaps + self.bitmap_ends[i]])
+        start = self.data + (self.ends[i - 1] if i else 0)
+        chunk = self.view[start:self.data + self.ends[i]]
+        if self.cardinalities[i] <= FEW_DOCS:
+            return BitMap(chunk.cast("I"))
+        return BitMap.deserialize(chunk)
+
+    def release(self) -> None:
+        for view in (self.keys, self.cardinalities, self.ends):
+            view.release()
 
 
 class GramReader:
@@ -265,7 +273,7 @@ class GramReader:
         grams = self._grams.get(name)
         if grams is None:
             return 0
-        i = grams.find(gram.encode("utf-8"))
+        i = grams.find(gram)
         return grams.cardinalities[i] if i >= 0 else 0
 
     def docs(self, name: str, gram: str) -> BitMap:
@@ -273,14 +281,14 @@ class GramReader:
         grams = self._grams.get(name)
         if grams is None:
             return BitMap()
-        i = grams.find(gram.encode("utf-8"))
+        i = grams.find(gram)
         return grams.bitmap(i) if i >= 0 else BitMap()
 
     def items(self, name: str):
         """Every (gram, documents) of a field, in key order."""
         grams = self._grams[name]
         for i in range(grams.count):
-            yield grams.key(i).decode("utf-8"), grams.bitmap(i)
+            yield key_gram(grams.keys[i]), grams.bitmap(i)
 
     def text(self, name: str, docnum: int) -> bytes:
         starts, lengths = self._texts[name]
@@ -301,9 +309,7 @@ class GramReader:
 
     def close(self) -> None:
         for grams in self._grams.values():
-            grams.key_ends.release()
-            grams.cardinalities.release()
-            grams.bitmap_ends.release()
+            grams.release()
         for starts, lengths in self._texts.values():
             starts.release()
             lengths.release()

@@ -35,7 +35,11 @@ def _whoosh_field(field: fields.Field):
     if kind == fields.WORDS:
         return TEXT(analyzer=chinese_analyzer(), stored=field.stored, phrase=False, field_boost=field.boost)
     if kind == fields.NUMBER:
-        return NUMERIC(stored=field.stored, sortable=True)
+        # A column (sorting, the year facet and its ranges read it), stored, and not indexed:
+        # Whoosh would index each number as several range terms, postings nothing here reads.
+        number = NUMERIC(stored=field.stored, sortable=True)
+        number.indexed = False
+        return number
     if kind == fields.FLAG:
         return BOOLEAN(stored=field.stored)
     if kind == fields.STORED:

@@ -211,7 +211,9 @@ class GramSegmentWriter(SegmentWriter):
         self._check_fields(self.schema, names)
         schema = self.schema
         perdocwriter = self.perdocwriter
-        add_term = self.pool.add_term
+        pool = self.pool
+        add_term = pool.add_term
+        terms = pool.terms
         docnum = self.docnum
         perdocwriter.start_doc(docnum)
         try:
@@ -224,9 +226,16 @@ class GramSegmentWriter(SegmentWriter):
                 if field.indexed:
                     if type(value) is list and type(field.format) is Frequency:
                         # A list of words (the analyzer bypassed): what Frequency.word_values
-                        # makes of it, counted in C.
+                        # makes of it, counted in C; ``add_term`` inlined (the hot loop).
                         for word, freq in Counter(value).items():
-                            add_term(fieldname, word.encode("utf-8"), docnum, freq)
+                            key = (fieldname, word.encode("utf-8"))
+                            entry = terms.get(key)
+                            if entry is None:
+                                add_term(key[0], key[1], docnum, freq)
+                            else:
+                                entry[0].append(docnum)
+                                entry[1].append(freq)
+                                pool.postings += 1
                         length = len(value)
                     else:
                         for btext, freq, _weight, _vbytes in field.index(value):
