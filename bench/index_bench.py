@@ -85,11 +85,12 @@ def timed_build(paths: list[Path], index_dir: Path) -> dict:
 
 
 def jieba_floor(texts: list[str]) -> dict:
-    """Single-process jieba (default mode, HMM) over the same texts."""
-    from indexer.analysis import segmenter
+    """Single-process Python jieba (default mode, HMM; the reference the indexer's rjieba matches)
+    over the same texts."""
+    from indexer.analysis import reference_tokenizer
     from indexer.normalize import normalize
 
-    tokenizer = segmenter()
+    tokenizer = reference_tokenizer()
     chars = sum(len(t) for t in texts)
     normalised = [normalize(t) for t in texts]
     started = time.perf_counter()
