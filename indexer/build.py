@@ -120,7 +120,7 @@ def _writer(ix, workers: int | None, todo_bytes: int, limitmb: int):
 
 def build_index(paths: list[Path], index_dir: Path, *, rebuild: bool = False,
                 workers: int | None = None, progress_factory: Callable | None = None,
-                limitmb: int = 256) -> BuildReport:
+                limitmb: int = 1024) -> BuildReport:
     """Index the archive files under ``paths`` into ``index_dir`` (see the module docstring).
 
     Raises ``IndexBuildError`` (the index cannot be used), ``IndexBusy`` (another run writes

@@ -35,7 +35,8 @@ from bisect import bisect_left
 import os
 import struct
 from array import array
-from collections import defaultdict
+from collections import defaultdict, deque
+from itertools import repeat
 from pathlib import Path
 
 from pyroaring import BitMap
@@ -47,9 +48,10 @@ EXTENSION = ".grams"
 _HEADER = struct.Struct("<8sQQ")
 # What one gram in one document costs while a segment is built (a bitmap entry and its share of
 # the dict and bitmap objects), for the writers' memory bound.
-BYTES_PER_GRAM_POSTING = 6
-BYTES_PER_GRAM = 200
+BYTES_PER_GRAM_POSTING = 7
+BYTES_PER_GRAM = 250
 FEW_DOCS = 8
+_ADD = BitMap.add
 
 
 def gram_key(gram: str) -> int:
@@ -108,10 +110,9 @@ class GramWriter:
         for name in self.gram_fields:
             text = values.get(name)
             if text:
-                table = self.grams[name]
                 grams = gram_set(text)
-                for gram in grams:
-                    table[gram].add(docnum)
+                # table[gram].add(docnum) for every gram, the loop run in C (map, deque)
+                deque(map(_ADD, map(self.grams[name].__getitem__, grams), repeat(docnum)), maxlen=0)
                 self.gram_postings += len(grams)
         self._add_texts(values)
         self.doc_count += 1
@@ -228,11 +229,13 @@ class _Grams:
         i = bisect_left(self.keys, key)
         return i if i < self.count and self.keys[i] == key else -1
 
-    def bitmap(self, i: int) -> BitMap:
-        start = self.data + (self.ends[i - 1] if i else 0)
-        chunk = self.view[start:self.data + self.ends[i]]
+    def bitmap(self, i: int, fd: int) -> BitMap:
+        """The documents of key ``i``, read with ``pread`` (a large bitmap is read once and
+        dropped, not kept mapped in the process)."""
+        start = self.ends[i - 1] if i else 0
+        chunk = os.pread(fd, self.ends[i] - start, self.data + start)
         if self.cardinalities[i] <= FEW_DOCS:
-            return BitMap(chunk.cast("I"))
+            return BitMap(memoryview(chunk).cast("I"))
         return BitMap.deserialize(chunk)
 
     def release(self) -> None:
@@ -241,20 +244,27 @@ class _Grams:
 
 
 class GramReader:
-    """A segment's gram file, read through ``mmap`` (pages are shared between processes)."""
+    """A segment's gram file. The key tables are mapped (``mmap``: binary search touches a few
+    pages, shared between processes); documents and texts are read with ``pread`` as needed,
+    so what a query reads is not kept in the process (the system's page cache keeps it)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        with open(self.path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
+        self._fd = os.open(self.path, os.O_RDONLY)
+        try:
+            size = os.fstat(self._fd).st_size
             if size < _HEADER.size:
                 raise ValueError(f"{self.path}: not a complete gram file")
-            self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+            self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        except BaseException:
+            os.close(self._fd)
+            raise
         magic, where, length = _HEADER.unpack_from(self._map, 0)
         if magic != MAGIC or not where or where + length > size:
             self._map.close()
+            os.close(self._fd)
             raise ValueError(f"{self.path}: not a complete gram file")
-        self._map.madvise(mmap.MADV_RANDOM)
+        self._map.madvise(mmap.MADV_RANDOM)  # binary search: no read-ahead
         self._view = memoryview(self._map)
         directory = json.loads(self._map[where:where + length])
         self.doc_count: int = directory["doc_count"]
@@ -282,30 +292,28 @@ class GramReader:
         if grams is None:
             return BitMap()
         i = grams.find(gram)
-        return grams.bitmap(i) if i >= 0 else BitMap()
+        return grams.bitmap(i, self._fd) if i >= 0 else BitMap()
 
     def items(self, name: str):
         """Every (gram, documents) of a field, in key order."""
         grams = self._grams[name]
         for i in range(grams.count):
-            yield key_gram(grams.keys[i]), grams.bitmap(i)
+            yield key_gram(grams.keys[i]), grams.bitmap(i, self._fd)
 
     def text(self, name: str, docnum: int) -> bytes:
         starts, lengths = self._texts[name]
-        start = starts[docnum]
-        return self._map[start:start + lengths[docnum]]
+        return os.pread(self._fd, lengths[docnum], starts[docnum])
 
     def contains(self, name: str, docnum: int, needle: bytes) -> bool:
-        """Whether the document's text holds ``needle`` (without copying the text)."""
-        starts, lengths = self._texts[name]
-        start = starts[docnum]
-        return self._map.find(needle, start, start + lengths[docnum]) >= 0
+        """Whether the document's text holds ``needle``."""
+        return needle in self.text(name, docnum)
 
     def matching(self, name: str, docs, needle: bytes) -> list[int]:
         """The documents of ``docs`` (ascending, of this segment) whose text holds ``needle``."""
         starts, lengths = self._texts[name]
-        find = self._map.find
-        return [d for d in docs if find(needle, starts[d], starts[d] + lengths[d]) >= 0]
+        fd = self._fd
+        pread = os.pread
+        return [d for d in docs if needle in pread(fd, lengths[d], starts[d])]
 
     def close(self) -> None:
         for grams in self._grams.values():
@@ -317,3 +325,4 @@ class GramReader:
         self._texts = {}
         self._view.release()
         self._map.close()
+        os.close(self._fd)

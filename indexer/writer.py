@@ -113,9 +113,9 @@ GRAM_FIELDS = tuple(f.name for f in fields.FIELDS if f.kind == fields.GRAMS)
 TEXT_FIELDS = tuple(f.name for f in fields.FIELDS if f.kind == fields.COLUMN)
 BESIDE = GRAM_FIELDS + TEXT_FIELDS
 # What a posting and a term cost in ``MemoryPool`` (two array entries; a tuple key, a bytes
-# object and two arrays), for the memory bound.
-BYTES_PER_POSTING = 8
-BYTES_PER_TERM = 260
+# object and two arrays), for the memory bound (measured: the process grows about this much).
+BYTES_PER_POSTING = 10
+BYTES_PER_TERM = 320
 
 
 class MemoryPool:

@@ -109,6 +109,13 @@ def gram_segments(searcher) -> list[GramSegment]:
     return found
 
 
+def close_gram_segments(searcher) -> None:
+    """Close the gram files ``gram_segments`` opened for ``searcher`` (with the searcher)."""
+    for segment in getattr(searcher, "_newsearch_grams", None) or ():
+        segment.close()
+    searcher._newsearch_grams = None
+
+
 class DocSets:
     """Evaluates query trees against one searcher; caches the sets it reads."""
 

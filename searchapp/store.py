@@ -27,6 +27,7 @@ from indexer.schema import SCHEMA_VERSION
 from indexer.analysis import segmenter
 from indexer.normalize import fold_table
 from searchapp.facets import FacetTable
+from searchapp.matching import close_gram_segments
 from searchapp.ranking import weighting
 
 REFRESH_SECONDS = 1.0
@@ -126,7 +127,7 @@ class SearchIndex:
                 if local.ix is not ix or not searcher.up_to_date():
                     local.searcher = ix.searcher(weighting=self.weighting)
                     local.ix = ix
-                    searcher.close()
+                    _close(searcher)
                     searcher = local.searcher
             except (OSError, EmptyIndexError):
                 pass  # caught mid-swap: keep answering from the old searcher, look again soon
@@ -178,8 +179,13 @@ class SearchIndex:
     def close(self) -> None:
         searcher = getattr(self._local, "searcher", None)
         if searcher is not None:
-            searcher.close()
+            _close(searcher)
             self._local.searcher = None
+
+
+def _close(searcher) -> None:
+    close_gram_segments(searcher)
+    searcher.close()
 
 
 def index_version(reader) -> tuple:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import sys
 
@@ -147,3 +148,44 @@ def test_the_web_app_answers_503_with_the_message(index_copy):
     assert (error["code"], error["message"]) == ("index_unavailable", message(index_copy))
     page = client.get("/")
     assert page.status_code == 503 and "newsearch index --rebuild 重建" in page.get_data(as_text=True)
+
+
+def _open_gram_files() -> int:
+    """Gram files this process has open (each once, though ``mmap`` holds a second handle)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith(".grams"):
+            found.add(target)
+    return len(found)
+
+
+def test_a_searcher_following_new_generations_closes_the_gram_files_of_the_old_ones(tmp_path, monkeypatch):
+    """Each searcher opens its segments' gram files; when the index moves on and the searcher
+    is replaced, they are closed (no file handle left behind per generation)."""
+    from indexer.build import build_index
+    from searchapp import store
+    from searchapp.core import search
+    from searchapp.request import Query
+
+    from conftest import CORPUS
+
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "index"
+    build_index([archive], index_dir, workers=1)
+    index = store.SearchIndex(index_dir)
+    monkeypatch.setattr(store, "REFRESH_SECONDS", 0.0)  # look for a new generation on every search
+    baseline = _open_gram_files()
+    page = archive / "004_1fb6f0697af30933.txt"
+    for round_ in range(4):
+        page.write_text(page.read_text("utf-8") + f"\n补充段落第{round_}次。\n", "utf-8")
+        build_index([archive], index_dir, workers=1)
+        assert search(index, Query(text=f'"补充段落第{round_}次"')).total == 1
+    segments = len(list(index_dir.glob("MAIN_*.grams")))
+    assert _open_gram_files() - baseline <= segments
+    index.close()
+    assert _open_gram_files() == baseline
