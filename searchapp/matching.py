@@ -229,7 +229,9 @@ class DocSets:
     def evaluate(self, node) -> BitMap:
         if isinstance(node, TermNode):
             exact = self.exact(node.text)
-            if node.exact:
+            if node.exact or set(words_of(node.text)) == {node.text}:
+                # A term that is one word: a document holding that word (in its text or title)
+                # holds the string, so the words add nothing and their postings are not read.
                 return exact
             return exact | self.words(schema.WORDS, node.text) | self.words(schema.TITLE, node.text)
         if isinstance(node, FieldNode):
