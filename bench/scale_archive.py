@@ -1,8 +1,9 @@
 """A synthetic archive of any size, made from the two real corpora (issue 9: a million articles).
 
 Real sentences of ``../shared/corpora/*/articles.jsonl.gz`` recombined into articles whose text
-lengths follow the corpora's own distribution (a length drawn from a real story, then filled with
-random real sentences, in paragraphs as long as real ones), each under a real headline, dated
+lengths follow the corpora's own distribution scaled by ``LENGTH_SCALE`` (a length drawn from a
+real story, times ``LENGTH_SCALE``, then filled with random real sentences, in paragraphs as long
+as real ones), each under a real headline, dated
 uniformly over 1950-01-01 … 2026-08-31. About 10% are converted to traditional characters
 (OpenCC ``s2t``, title and text), and about 30% are local stories: one Liaoning city's names and
 its districts' names (from ``indexer/data/gazetteer.toml``) are put into some of their sentences
@@ -15,10 +16,10 @@ random generator seeded with (``VERSION``, seed, k), so an archive of N articles
 articles of any larger one with the same seed, whatever ``jobs``. Memory is bounded: the pools of
 sentences and headlines (about 100 MB) and one record at a time per process, whatever the count.
 
-    python bench/scale_archive.py OUT --articles N [--seed 9] [--jobs 2]
+    python bench/scale_archive.py OUT --articles N [--seed 9] [--jobs 2] [--id-prefix scale]
 
-Writes ``OUT/part-*.jsonl`` (the indexer's JSON Lines records: id, title, text, date, city,
-paper) and, last, ``OUT/scale-archive.json`` (the manifest: version, seed, counts; the indexer
+Writes ``OUT/part-*.jsonl`` (the indexer's JSON Lines records: id (``PREFIX-NNNNNNN``), title,
+text, date, city, paper) and, last, ``OUT/scale-archive.json`` (the manifest: version, seed, counts; the indexer
 passes it over). ``generate(folder, count, seed=...)`` returns the same statistics.
 """
 
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 GAZETTEER = ROOT / "indexer" / "data" / "gazetteer.toml"
 
-VERSION = 1  # change it whenever the output for a given seed changes (the bench's cache key)
+VERSION = 2  # change it whenever the output for a given seed changes (the bench's cache key)
 DEFAULT_SEED = 9
 PER_FILE = 10_000
 MANIFEST = "scale-archive.json"
@@ -51,6 +52,12 @@ LAST_DAY = datetime.date(2026, 8, 31)
 TRADITIONAL_SHARE = 0.10
 PLACE_SHARE = 0.30
 MIN_SENTENCE = 6  # characters: shorter fragments ("）。") are not sentences
+# Issue 9 asks for "about 500 M characters at 1M articles": a regional daily's articles are longer
+# than the CCTV broadcast items the corpora hold (their mean text is ~336 characters, which made
+# ~355 M characters at 1M). The length drawn from a real story is multiplied by this before the
+# text is filled with sentences: a mean of ~500 characters of text (version 2 of the generator).
+LENGTH_SCALE = 1.5
+DEFAULT_PREFIX = "scale"  # article ids: PREFIX-NNNNNNN
 
 # The broadcast's lead-in ("央视网消息（新闻联播）：") would otherwise be in every other article.
 _LEAD_IN = re.compile(r"^(?:央视网|中国网络电视台)消息[（(]新闻联播[)）][：:]\s*(?:本台消息[，,]\s*)?")
@@ -155,8 +162,9 @@ def load_pools(corpora: Path = CORPORA) -> Pools:
 class Maker:
     """Articles from the pools with one random generator (one per output file)."""
 
-    def __init__(self, pools: Pools, rng: random.Random, to_traditional):
+    def __init__(self, pools: Pools, rng: random.Random, to_traditional, prefix: str = DEFAULT_PREFIX):
         self.pools = pools
+        self.prefix = prefix
         self.rng = rng
         self.to_traditional = to_traditional
         self.days = (LAST_DAY - FIRST_DAY).days
@@ -215,11 +223,11 @@ class Maker:
 
     def record(self, number: int) -> dict:
         rng, pools = self.rng, self.pools
-        length = pools.text_lengths[rng.randrange(len(pools.text_lengths))]
+        length = round(pools.text_lengths[rng.randrange(len(pools.text_lengths))] * LENGTH_SCALE)
         paragraphs = self.text(length)
         title = pools.titles[rng.randrange(len(pools.titles))]
         day = FIRST_DAY + datetime.timedelta(days=rng.randrange(self.days + 1))
-        record = {"id": f"scale-{number:07d}", "title": title, "text": "", "date": day.isoformat(),
+        record = {"id": f"{self.prefix}-{number:07d}", "title": title, "text": "", "date": day.isoformat(),
                   "paper": "辽宁日报"}
         if rng.random() < PLACE_SHARE:
             city = pools.cities[rng.randrange(len(pools.cities))]
@@ -248,12 +256,15 @@ def part_name(number: int) -> str:
     return f"part-{number:05d}.jsonl"
 
 
-def write_part(folder: Path, number: int, first: int, count: int, seed: int) -> dict:
-    """File ``number`` with articles ``first`` … ``first + count - 1``; its statistics."""
+def write_part(folder: Path, number: int, first: int, count: int, seed: int,
+               prefix: str = DEFAULT_PREFIX) -> dict:
+    """File ``number`` with articles ``first`` … ``first + count - 1`` (ids ``prefix-NNNNNNN``);
+    its statistics."""
     import opencc
 
     converter = opencc.OpenCC("s2t")
-    maker = Maker(pools(), random.Random(f"newsearch-scale:{VERSION}:{seed}:{number}"), converter.convert)
+    maker = Maker(pools(), random.Random(f"newsearch-scale:{VERSION}:{seed}:{number}"), converter.convert,
+                  prefix)
     stats = {"articles": 0, "chars": 0, "text_chars": 0, "traditional": 0, "local": 0}
     target = folder / part_name(number)
     temporary = folder / f".{target.name}.tmp"
@@ -289,9 +300,10 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def generate(folder: Path | str, count: int, seed: int = DEFAULT_SEED, jobs: int = 1,
-             per_file: int = PER_FILE, quiet: bool = True) -> dict:
-    """Write an archive of ``count`` articles into ``folder``; its statistics (also written, last,
-    to ``folder/scale-archive.json``)."""
+             per_file: int = PER_FILE, quiet: bool = True, prefix: str = DEFAULT_PREFIX) -> dict:
+    """Write an archive of ``count`` articles into ``folder`` (ids ``prefix-NNNNNNN``: another
+    prefix makes articles that can be added to an index of this one); its statistics (also
+    written, last, to ``folder/scale-archive.json``)."""
     if count < 1:
         raise ValueError("count must be at least 1")
     folder = Path(folder)
@@ -301,7 +313,8 @@ def generate(folder: Path | str, count: int, seed: int = DEFAULT_SEED, jobs: int
     pools()  # before forking: the workers share it
     loaded = time.perf_counter() - started
     files = (count + per_file - 1) // per_file
-    jobs_list = [(folder, k, k * per_file, min(per_file, count - k * per_file), seed) for k in range(files)]
+    jobs_list = [(folder, k, k * per_file, min(per_file, count - k * per_file), seed, prefix)
+                 for k in range(files)]
     for stale in folder.glob("part-*.jsonl"):
         if stale.name not in {part_name(k) for k in range(files)}:
             stale.unlink()
@@ -326,7 +339,8 @@ def generate(folder: Path | str, count: int, seed: int = DEFAULT_SEED, jobs: int
         print(file=sys.stderr)
     seconds = time.perf_counter() - started
     manifest = {
-        "generator_version": VERSION, "seed": seed, "per_file": per_file, "files": files, **totals,
+        "generator_version": VERSION, "seed": seed, "id_prefix": prefix, "length_scale": LENGTH_SCALE,
+        "per_file": per_file, "files": files, **totals,
         "first_day": FIRST_DAY.isoformat(), "last_day": LAST_DAY.isoformat(),
         "corpora": [str(p) for p in corpus_files()],
         "seconds": round(seconds, 2), "pool_seconds": round(loaded, 2), "jobs": jobs,
@@ -351,8 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--jobs", type=int, default=1, help="processes (default 1); the output is the same")
     parser.add_argument("--per-file", type=int, default=PER_FILE, help=f"records per file (default {PER_FILE})")
+    parser.add_argument("--id-prefix", default=DEFAULT_PREFIX,
+                        help=f"article ids are PREFIX-NNNNNNN (default {DEFAULT_PREFIX})")
     args = parser.parse_args(argv)
-    stats = generate(args.out, args.articles, seed=args.seed, jobs=args.jobs, per_file=args.per_file, quiet=False)
+    stats = generate(args.out, args.articles, seed=args.seed, jobs=args.jobs, per_file=args.per_file, quiet=False,
+                     prefix=args.id_prefix)
     print(json.dumps(stats, indent=2, ensure_ascii=False))
     return 0
 

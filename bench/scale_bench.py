@@ -23,14 +23,30 @@ For each size in ``--sizes``:
    p50/p95 per kind and overall, and how much this process grew;
 5. ``newsearch serve`` (gunicorn, its default workers and threads) on a free loopback port: 1,000
    queries of the mix to ``/api/search`` from 4 client threads, then the RSS (and PSS) of each
-   gunicorn worker from /proc.
+   gunicorn worker from /proc;
+6. load: ``newsearch serve`` again (fresh workers) and ``bench/load_bench.py``'s level runner
+   (``run_level``: keep-alive client threads, each request a random path, for ``--load-seconds``)
+   with ``--load-clients`` clients (8) after its 5 s warm-up with 4, on the paths of the query mix
+   split as load_bench splits its own (every third to the HTML page ``/``, the others to
+   ``/api/search``): requests/s, p50/p95/p99 and errors (target at 1M: ≥ 150 req/s, no error);
+7. an incremental update while serving: ``--add-articles`` (1,000) new articles, made by the
+   generator with another seed (``--seed`` + 1) and ids ``add-NNNNNNN`` into
+   ``bench/results/scale-additions-N/`` (cached like the archive), added by ``newsearch index
+   ADDITIONS --index-dir INDEX`` in a subprocess while ``newsearch serve`` runs on the index and a
+   client thread keeps sending queries of the mix to ``/api/search``: the update's wall time and
+   its ratio to the full build's (target ≤ 1/100), the queries served during the update and their
+   statuses (target: all 200), then how long until the server shows the new articles, and the
+   server's total for the whole archive (``/api/search?year_from=1000&year_to=9999``: the API
+   wants a query or a filter, and every generated article has a date) before and after, which
+   must grow by exactly the number added. It runs last: the steps before see the index as built.
 
 Results: ``bench/results/scale-N.json`` per size, and a table comparing the sizes of the run (with
 ``--table``: of every saved result). The index is deleted after its size is measured unless
 ``--keep`` (at 1M it is several GB); the archive stays (it is the cache).
 
     python bench/scale_bench.py [--sizes 100000,300000,1000000] [--queries-per-kind 100]
-                                [--serve-queries 1000] [--keep] [--table]
+                                [--serve-queries 1000] [--load-clients 8] [--load-seconds 20]
+                                [--add-articles 1000] [--keep] [--table]
 """
 
 from __future__ import annotations
@@ -67,6 +83,11 @@ KIND_LABELS = {"char": "1 character", "word2": "common 2-char word", "word34": "
                "and": "2–3-term AND", "quoted": "quoted 5–8 chars", "filtered": "word + year/city/topic",
                "sort_date": "word, sort=date"}
 COMMON_WORDS = 300
+ADD_PREFIX = "add"  # ids of the articles of the incremental update
+UPDATE_RATIO_TARGET = 0.01  # the update's wall time over the full build's, at most
+LOAD_TARGET_RPS = 150  # with --load-clients 8, at 1M articles
+WHOLE_ARCHIVE = {"year_from": "1000", "year_to": "9999", "per_page": "1"}  # every generated article has a date
+VISIBLE_WITHIN_S = 120  # how long to wait for the server to show the added articles
 
 
 # -- /proc ------------------------------------------------------------------------------------------
@@ -165,6 +186,19 @@ def archive_for(size: int, seed: int, jobs: int) -> tuple[Path, dict, bool]:
         return folder, manifest, False
     print(f"  generating {size:,} articles into {folder} ...", flush=True)
     manifest = scale_archive.generate(folder, size, seed=seed, jobs=jobs, quiet=False)
+    return folder, manifest, True
+
+
+def additions_for(count: int, seed: int) -> tuple[Path, dict, bool]:
+    """``count`` new articles for the incremental update (ids ``add-NNNNNNN``, the generator's
+    ``seed``), cached like the archives; whether they were made now."""
+    folder = RESULTS / f"scale-additions-{count}"
+    manifest = scale_archive.read_manifest(folder)
+    if (manifest and manifest.get("generator_version") == scale_archive.VERSION and manifest.get("seed") == seed
+            and manifest.get("articles") == count and manifest.get("id_prefix") == ADD_PREFIX):
+        return folder, manifest, False
+    print(f"  generating {count:,} articles to add into {folder} ...", flush=True)
+    manifest = scale_archive.generate(folder, count, seed=seed, prefix=ADD_PREFIX)
     return folder, manifest, True
 
 
@@ -490,6 +524,180 @@ def serve_memory(index_dir: Path, queries: list[tuple[str, dict]], count: int, c
     }
 
 
+def start_server(index_dir: Path, log: Path) -> tuple[subprocess.Popen, int, float]:
+    """``newsearch serve`` (its defaults) on a free loopback port, its stderr to ``log``; the
+    process, the port and how long it took to accept connections."""
+    port = free_port()
+    command = [*newsearch_command(), "serve", "--port", str(port), "--index-dir", str(index_dir)]
+    with open(log, "w") as stderr:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        return server, port, wait_for(port, server)
+    except BaseException:
+        stop_server(server)
+        raise
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def server_log(log: Path) -> dict:
+    """The tracebacks a server logged (its log is kept when there are any, deleted otherwise)."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return {"tracebacks": None}
+    tracebacks = text.count("Traceback (most recent call last)")
+    if not tracebacks:
+        log.unlink()
+        return {"tracebacks": 0}
+    last = [line for line in text.splitlines() if line and not line.startswith((" ", "Traceback"))][-1]
+    return {"tracebacks": tracebacks, "log": str(log.relative_to(ROOT)), "last_error": last[:300]}
+
+
+def get_json(port: int, path: str) -> tuple[int, dict | None]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, None
+    finally:
+        connection.close()
+
+
+def served_total(port: int) -> int | None:
+    """The server's total for the whole archive (every article has a year)."""
+    status, body = get_json(port, "/api/search?" + urlencode(WHOLE_ARCHIVE))
+    return body.get("total") if status == 200 and body else None
+
+
+def load_paths(queries: list[tuple[str, dict]]) -> list[str]:
+    """The mix as load_bench splits its own queries: every third to the HTML page."""
+    return [("/api/search" if number % 3 else "/") + "?" + urlencode(params)
+            for number, (_, params) in enumerate(queries)]
+
+
+def load_step(index_dir: Path, queries: list[tuple[str, dict]], clients: int, seconds: float) -> dict:
+    """``bench/load_bench.py``'s level runner against ``newsearch serve`` on the index."""
+    from bench.load_bench import run_level
+
+    log = index_dir.with_name(index_dir.name + "-load-server.stderr")
+    server, port, started_in = start_server(index_dir, log)
+    try:
+        paths = load_paths(queries)
+        warm = run_level(port, paths, 4, 5)  # load_bench's warm-up
+        level = run_level(port, paths, clients, seconds)
+        workers = worker_memory(server.pid)
+    finally:
+        stop_server(server)
+    return {**level, "server": server_log(log), "seconds": seconds, "start_s": round(started_in, 1), "warm_up_requests": warm["requests"],
+            "paths": len(paths), "html_share": "1/3", "max_worker_rss_mib": max((w["rss_mib"] for w in workers),
+                                                                               default=None),
+            "target_rps": LOAD_TARGET_RPS,
+            "meets_target": level["requests_per_s"] >= LOAD_TARGET_RPS and level["errors"] == 0}
+
+
+def update_step(index_dir: Path, additions: Path, added_expected: int, queries: list[tuple[str, dict]],
+                build_seconds: float, size: int) -> dict:
+    """``newsearch index ADDITIONS --index-dir INDEX`` while the server answers a client thread."""
+    log = index_dir.with_name(index_dir.name + "-update-server.stderr")
+    server, port, started_in = start_server(index_dir, log)
+    paths = ["/api/search?" + urlencode(params) for _, params in queries]
+    phase = ["before"]
+    statuses: dict[str, Counter] = {name: Counter() for name in ("before", "update", "after")}
+    latencies: dict[str, list[float]] = {name: [] for name in statuses}
+    stop = threading.Event()
+
+    def client() -> None:
+        rng = random.Random(17)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while not stop.is_set():
+            now = phase[0]
+            began = time.perf_counter()
+            try:
+                connection.request("GET", rng.choice(paths), headers={"Accept-Encoding": "gzip"})
+                response = connection.getresponse()
+                response.read()
+                statuses[now][str(response.status)] += 1
+            except (OSError, http.client.HTTPException) as error:
+                statuses[now][type(error).__name__] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                continue
+            latencies[now].append((time.perf_counter() - began) * 1000)
+        connection.close()
+
+    stderr_path = index_dir.with_name(index_dir.name + "-update.stderr")
+    command = [*newsearch_command(), "index", str(additions), "--quiet", "--json", "--index-dir", str(index_dir)]
+    visible_after = None
+    try:
+        before = served_total(port)
+        thread = threading.Thread(target=client, daemon=True)
+        thread.start()
+        time.sleep(1)  # the client is under way before the update starts
+        phase[0] = "update"
+        started = time.perf_counter()
+        with open(stderr_path, "w") as stderr:
+            process = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        seconds = time.perf_counter() - started
+        phase[0] = "after"
+        if process.returncode not in (0, 1):
+            raise SystemExit(f"the update failed ({process.returncode}); see {stderr_path}")
+        report = json.loads(process.stdout)
+        after = None
+        while time.perf_counter() - started - seconds < VISIBLE_WITHIN_S:
+            after = served_total(port)
+            if before is not None and after == before + added_expected:
+                visible_after = time.perf_counter() - started - seconds
+                break
+            time.sleep(0.2)
+        time.sleep(1)  # a second more of queries on the new generation
+        stop.set()
+        thread.join()
+        first_added = f"{ADD_PREFIX}-{0:07d}"
+        article_status, _ = get_json(port, f"/api/articles/{first_added}")
+    finally:
+        stop.set()
+        stop_server(server)
+    if stderr_path.exists() and stderr_path.stat().st_size == 0:
+        stderr_path.unlink()
+    during = statuses["update"]
+    ok = during.get("200", 0)
+    return {
+        "command": " ".join(["newsearch", *command[len(newsearch_command()):]]),
+        "articles_given": added_expected, "articles_added": report["articles_added"],
+        "problems": len(report["problems"]),
+        "seconds": round(seconds, 2), "build_seconds": build_seconds,
+        "ratio_to_build": round(seconds / build_seconds, 4), "ratio_target": UPDATE_RATIO_TARGET,
+        "server_start_s": round(started_in, 1),
+        "queries_during": sum(during.values()), "statuses_during": dict(during),
+        "p50_ms_during": round(percentile(latencies["update"], 0.5), 1) if latencies["update"] else None,
+        "p95_ms_during": round(percentile(latencies["update"], 0.95), 1) if latencies["update"] else None,
+        "queries_before": sum(statuses["before"].values()), "statuses_before": dict(statuses["before"]),
+        "queries_after": sum(statuses["after"].values()), "statuses_after": dict(statuses["after"]),
+        "visible_after_s": None if visible_after is None else round(visible_after, 2),
+        "total_before": before, "total_after": after, "archive_size": size,
+        "grew_by": None if before is None or after is None else after - before,
+        "added_article_status": article_status, "server": server_log(log),
+        "meets_targets": {
+            "ratio": seconds / build_seconds <= UPDATE_RATIO_TARGET,
+            "all_200": sum(during.values()) > 0 and ok == sum(during.values())
+                       and all(k == "200" for k in statuses["after"]),
+            "total_grew_exactly": before == size and after == before + added_expected,
+        },
+    }
+
+
 # -- the run ----------------------------------------------------------------------------------------
 
 def run_size(size: int, args) -> dict:
@@ -523,11 +731,29 @@ def run_size(size: int, args) -> dict:
         print(f"  worker RSS after {args.serve_queries} queries: "
               f"{[w['rss_mib'] for w in served['workers_after']]} MiB (PSS "
               f"{[w['pss_mib'] for w in served['workers_after']]}), statuses {served['statuses']}", flush=True)
+    load = None
+    if args.load_seconds > 0:
+        print(f"  load, {args.load_clients} clients for {args.load_seconds:g} s ...", flush=True)
+        load = load_step(index_dir, queries, args.load_clients, args.load_seconds)
+        print(f"  {load['requests_per_s']} req/s, p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, "
+              f"errors {load['errors']} {load['error_kinds'] or ''}"
+              + (f"; the server logged {load['server']['tracebacks']} tracebacks ({load['server']['last_error']}), "
+                 f"see {load['server']['log']}" if load["server"].get("tracebacks") else ""), flush=True)
+    update = None
+    if args.add_articles > 0:
+        additions, added_manifest, _ = additions_for(args.add_articles, args.seed + 1)
+        print(f"  incremental update: {args.add_articles:,} articles while serving ...", flush=True)
+        update = update_step(index_dir, additions, added_manifest["articles"], queries, build["seconds"], size)
+        update["additions"] = {key: added_manifest.get(key) for key in ("seed", "id_prefix", "articles", "chars")}
+        print(f"  update {update['seconds']} s ({update['ratio_to_build']:.4f} of the build), "
+              f"{update['queries_during']} queries during it {update['statuses_during']}, "
+              f"total {update['total_before']} -> {update['total_after']} "
+              f"(visible {update['visible_after_s']} s after)", flush=True)
     result = {
         "size": size, "machine": {"cores": os.cpu_count()},
         "archive": generated, "build": build, "jieba": floor,
         "build_to_jieba": round(build["chars_per_s"] / floor["chars_per_s"], 3),
-        "queries": searched, "serve": served,
+        "queries": searched, "serve": served, "load": load, "update": update,
     }
     (RESULTS / f"scale-{size}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     if not args.keep:
@@ -579,6 +805,8 @@ def print_table(results: list[dict]) -> None:
               + (f", worker RSS {grow(first['serve']['max_worker_rss_mib'], last['serve']['max_worker_rss_mib'])}"
                  if first.get("serve") and last.get("serve") else ""))
     print()
+    print_update_load(results)
+    print()
     header = ["kind"] + [f"{r['size']:,} p50/p95 ms" for r in results]
     rows = [header]
     for kind in KINDS:
@@ -590,11 +818,53 @@ def print_table(results: list[dict]) -> None:
         print("  ".join(value.ljust(widths[0]) if n == 0 else value.rjust(widths[n]) for n, value in enumerate(row)))
 
 
+def print_update_load(results: list[dict]) -> None:
+    """The incremental update and the load step, per size (``-`` when not run)."""
+    def upd(cell):
+        return lambda r: cell(r["update"]) if r.get("update") else "-"
+
+    def ld(cell):
+        return lambda r: cell(r["load"]) if r.get("load") else "-"
+
+    def statuses(counts: dict) -> str:
+        return " ".join(f"{k}:{v}" for k, v in sorted(counts.items())) or "none"
+
+    columns = [
+        ("articles", lambda r: f"{r['size']:,}"),
+        ("+articles", upd(lambda u: f"{u['articles_added']:,}")),
+        ("update s", upd(lambda u: f"{u['seconds']}")),
+        ("build s", upd(lambda u: f"{u['build_seconds']}")),
+        ("update/build", upd(lambda u: f"1/{1 / u['ratio_to_build']:.0f}" if u["ratio_to_build"] else "-")),
+        ("≤1/100", upd(lambda u: "yes" if u["meets_targets"]["ratio"] else "NO")),
+        ("queries during", upd(lambda u: f"{u['queries_during']}")),
+        ("statuses during", upd(lambda u: statuses(u["statuses_during"]))),
+        ("visible s", upd(lambda u: f"{u['visible_after_s']}")),
+        ("total before→after", upd(lambda u: f"{u['total_before']:,}→{u['total_after']:,}"
+                                   if u["total_before"] is not None and u["total_after"] is not None else "?")),
+        ("+exact", upd(lambda u: "yes" if u["meets_targets"]["total_grew_exactly"] else "NO")),
+        ("load clients", ld(lambda l: f"{l['clients']}")),
+        ("req/s", ld(lambda l: f"{l['requests_per_s']}")),
+        ("load p50/p95 ms", ld(lambda l: f"{l['p50_ms']} / {l['p95_ms']}")),
+        ("load errors", ld(lambda l: f"{l['errors']}")),
+        ("≥150 req/s, 0 err", ld(lambda l: "yes" if l["meets_target"] else "NO")),
+    ]
+    rows = [[name for name, _ in columns]] + [[cell(r) for _, cell in columns] for r in results]
+    widths = [max(len(row[n]) for row in rows) for n in range(len(columns))]
+    for row in rows:
+        print("  ".join(value.rjust(width) for value, width in zip(row, widths)))
+    print(f"update: newsearch index of the added articles while serving; statuses of the queries sent during it "
+          f"(target all 200); total: /api/search?{urlencode(WHOLE_ARCHIVE)}. Targets at 1M.")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,300000,1000000", help="articles per archive, comma-separated")
     parser.add_argument("--queries-per-kind", type=int, default=100)
     parser.add_argument("--serve-queries", type=int, default=1000, help="queries sent to the server (0: no server)")
+    parser.add_argument("--load-clients", type=int, default=8, help="clients of the load step (default 8)")
+    parser.add_argument("--load-seconds", type=float, default=20, help="length of the load step (0: none)")
+    parser.add_argument("--add-articles", type=int, default=1000,
+                        help="articles added by the incremental update (0: no update)")
     parser.add_argument("--jieba-mb", type=float, default=20, help="MB of text for jieba alone (at least)")
     parser.add_argument("--seed", type=int, default=scale_archive.DEFAULT_SEED, help="the generator's seed")
     parser.add_argument("--jobs", type=int, default=1, help="processes making an archive (same output)")
