@@ -51,7 +51,7 @@ class Query:
 
     def toggled(self, facet: str, value: str) -> "Query":
         """This query with ``value`` added to or removed from a facet filter (first page)."""
-        if facet in RANGE_NAMES:
+        if facet in RANGE_NAMES and not isinstance(value, Range):  # a chip's value is one already
             value = Range.parse(value, facet)
         values = list(self.filters.get(facet, ()))
         values = [v for v in values if v != value] if value in values else [*values, value]

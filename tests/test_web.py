@@ -122,3 +122,12 @@ def test_no_external_resources(client):
     page = html(client.get("/?q=发展"))
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert '<meta name="viewport"' in page
+
+
+def test_a_year_filter_on_the_page_shows_its_chip(corpus_client):
+    """The chip of a selected year links to the page without it (the selected value is already
+    a ``Range``: the page answered 500, the JSON API 200)."""
+    for year in ("2023", "2020..2023"):
+        response = corpus_client.get(f"/?q=项目&year={year}")
+        assert response.status_code == 200, year
+        assert 'href="/?q=%E9%A1%B9%E7%9B%AE"' in response.get_data(as_text=True), year
