@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import heapq
 
+from array import array
+
 from pyroaring import BitMap
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.idsets import DocIdSet
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 
 from indexer import schema
-from searchapp.matching import DocSets
+from searchapp.matching import DocSets, leaves
 from searchapp.query import TermNode
 from searchapp.terms import words_of
 
@@ -50,25 +54,71 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
     return [tier for tier in reversed(exactly) if tier]
 
 
-class Allowed(DocIdSet):
-    """A bitmap as the filter of ``searcher.search`` (Whoosh takes a ``DocIdSet`` or a set)."""
-
-    def __init__(self, docs: BitMap):
-        self.docs = docs
-
-    def __contains__(self, docnum) -> bool:
-        return docnum in self.docs
-
-    def __len__(self) -> int:
-        return len(self.docs)
-
-    def __iter__(self):
-        return iter(self.docs)
-
-
 # A tier of up to this many documents is scored document by document (skipping through the
-# words' postings); a larger one through Whoosh's collector over the postings.
+# words' postings); a larger one by reading the words' postings block by block.
 DIRECT_SCORING_LIMIT = 300
+
+
+def _field_lengths(searcher, leaf, fieldname: str) -> array:
+    """Each document's length of ``fieldname`` in one segment, as Whoosh's scorer reads it
+    (``doc_field_length(docnum, fieldname, 1)``), read once per searcher and segment."""
+    cache = getattr(searcher, "_newsearch_lengths", None)
+    if cache is None:
+        cache = {}
+        setattr(searcher, "_newsearch_lengths", cache)
+    key = (leaf.segment().segment_id(), fieldname)
+    lengths = cache.get(key)
+    if lengths is None:
+        length = leaf.doc_field_length
+        lengths = cache[key] = array("I", (length(d, fieldname, 1) for d in range(leaf.doc_count_all())))
+    return lengths
+
+
+def _blocks(matcher):
+    """(document ids, weights) of a leaf matcher, a block at a time (``matching._leaf_ids``
+    reads the same private members of the pinned Whoosh; other matchers one posting at a time)."""
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        yield ids, weights
+        return
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        yield matcher._ids, matcher._weights
+        matcher._next_block()
+
+
+def _score_postings(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> dict[int, float]:
+    """BM25F of the documents of ``docs`` that hold any of ``words`` (in the text or the
+    title): the words' postings read block by block, each scored with Whoosh's own BM25F
+    formula and statistics (``BM25FScorer``: idf, average field length, B, K1)."""
+    scores: dict[int, float] = {}
+    get = scores.get
+    for word in words:
+        for fieldname in (schema.WORDS, schema.TITLE):
+            if not docsets.frequency(fieldname, word):
+                continue
+            scorer = searcher.weighting.scorer(searcher, fieldname, word)
+            idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+            for leaf, offset in leaves(searcher.reader()):
+                try:
+                    matcher = leaf.postings(fieldname, word)
+                except TermNotFound:
+                    continue
+                lengths = _field_lengths(searcher, leaf, fieldname)
+                for ids, weights in _blocks(matcher):
+                    for docnum, tf in zip(ids, weights):
+                        found = offset + docnum
+                        if found in docs:
+                            score = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * lengths[docnum] / avgfl)))
+                            scores[found] = get(found, 0.0) + score
+    return scores
 
 
 def _score_directly(searcher, docsets: DocSets, words: list[str],
@@ -101,7 +151,6 @@ def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: BitMap,
     """The first ``limit`` documents of ``final``: exact-match tiers first, BM25F within a tier
     (words in the text and in the boosted title), documents no word scores last in a tier."""
     words = sorted({w for term in terms for w in words_of(term.text)})
-    fields = (schema.WORDS, schema.TITLE)
     order: list[int] = []
     scores: dict[int, float] = {}
     for tier in _tiers(docsets, terms, final):
@@ -118,14 +167,12 @@ def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: BitMap,
                 if score:
                     scores[docnum] = score
             continue
-        returned: set[int] = set()
-        if words:
-            query = wq.Or([wq.Term(f, w) for w in words for f in fields])
-            for hit in searcher.search(query, filter=Allowed(tier), limit=need):
-                order.append(hit.docnum)
-                returned.add(hit.docnum)
-                scores[hit.docnum] = hit.score or 0.0
-        if len(returned) < need:  # every scored document of the tier was returned
-            rest = tier - BitMap(returned)
-            order.extend(rest[i] for i in range(min(need - len(returned), len(rest))))
+        scored = _score_postings(searcher, docsets, words, tier) if words else {}
+        best = heapq.nsmallest(need, scored.items(), key=lambda item: (-item[1], item[0]))
+        for docnum, score in best:
+            order.append(docnum)
+            scores[docnum] = score
+        if len(best) < need:  # every scored document of the tier was taken: the rest, in order
+            rest = tier - BitMap(scored)
+            order.extend(rest[i] for i in range(min(need - len(best), len(rest))))
     return order, scores

@@ -8,7 +8,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import OPTIMIZE, SegmentWriter
 
-from indexer import fields, indexdir, schema
+from indexer import fields, gramindex, indexdir, schema
 from indexer.build import build_index
 from indexer.codec import NewsearchCodec
 from indexer.documents import prepare
@@ -44,7 +44,7 @@ def _articles(folder):
     return prepared
 
 
-def test_a_gram_file_answers_what_a_scan_of_its_texts_answers(tmp_path):
+def test_a_gram_file_answers_what_a_scan_of_its_texts_answers(tmp_path, monkeypatch):
     texts = ["阜新市细河区", "铁岭 铁岭县", "", "细河"]
     writer = GramWriter(tmp_path / "MAIN_x.grams", ("grams",), ("norm_text",))
     for docnum, text in enumerate(texts):
@@ -59,6 +59,10 @@ def test_a_gram_file_answers_what_a_scan_of_its_texts_answers(tmp_path):
             assert reader.frequency("grams", gram) == len(expected)
         assert reader.text("norm_text", 1) == "铁岭 铁岭县".encode("utf-8")
         assert reader.matching("norm_text", [0, 1, 2, 3], "细河".encode("utf-8")) == [0, 3]
+        # candidates read one by one (no runs) find the same
+        monkeypatch.setattr(gramindex, "READ_GAP", -1)
+        assert reader.matching("norm_text", [0, 1, 2, 3], "细河".encode("utf-8")) == [0, 3]
+        assert reader.matching("norm_text", [1, 3], "岭".encode("utf-8")) == [1]
         assert not reader.contains("norm_text", 0, "河区铁".encode("utf-8"))  # not across documents
     finally:
         reader.close()
