@@ -177,6 +177,37 @@ class MemoryPool:
         self.postings = 0
 
 
+# Merging: a segment of fewer documents than this is small; small segments are merged (into the
+# segment being written) once there are this many of them. Large segments are never merged:
+# Whoosh merges by re-adding every posting in Python, and its own policy (MERGE_SMALL, a
+# Fibonacci heuristic) would merge a whole million-article index of a few dozen segments into
+# an update of a thousand articles.
+SMALL_SEGMENT = 5_000
+SMALL_SEGMENTS_TO_MERGE = 8
+
+
+def merge_small_segments(writer, segments):
+    """A Whoosh merge policy: merge the small segments when there are enough of them."""
+    small = [segment for segment in segments if segment.doc_count_all() < SMALL_SEGMENT]
+    if len(small) < SMALL_SEGMENTS_TO_MERGE:
+        return segments
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+    return [segment for segment in segments if segment not in small]
+
+
+def _policy(mergetype, optimize, merge):
+    """The merge policy of a commit: the one asked for, else ``merge_small_segments`` (unless
+    the commit asks Whoosh to optimize or not to merge)."""
+    if mergetype is not None or optimize or merge is False:
+        return mergetype
+    return merge_small_segments
+
+
 class GramSegmentWriter(SegmentWriter):
     """Whoosh's ``SegmentWriter`` with postings in memory (``MemoryPool``), the gram fields and
     text columns in the segment's gram file, a new segment begun whenever the memory bound is
@@ -297,7 +328,7 @@ class GramSegmentWriter(SegmentWriter):
 
     def commit(self, mergetype=None, optimize=None, merge=None):
         self._check_state()
-        segments = self._merge_segments(mergetype, optimize, merge)
+        segments = self._merge_segments(_policy(mergetype, optimize, merge), optimize, merge)
         segments += self.finished_segments()
         self._commit_toc(segments)
         self._finish()
@@ -406,7 +437,7 @@ class ParallelWriter(_CountedCommit, MpWriter, GramSegmentWriter):
             self._enqueue()
         for _ in self.tasks:
             self.jobqueue.put(None)
-        segments = self._merge_segments(mergetype, optimize, merge)
+        segments = self._merge_segments(_policy(mergetype, optimize, merge), optimize, merge)
         for task in self.tasks:
             task.join()
         self.check_workers()

@@ -90,11 +90,6 @@ class GramSegment:
         # ``_storage``: the segment reader's storage (whoosh-reloaded 2.7.5, pinned).
         self.grams = GramReader(sidecar_path(leaf._storage.folder, leaf.segment().segment_id()))
 
-    def local(self, docs: BitMap) -> BitMap:
-        """The documents of global set ``docs`` in this segment, numbered within it."""
-        inside = docs & BitMap(range(self.offset, self.end))
-        return inside.shift(-self.offset) if self.offset else inside
-
     def close(self) -> None:
         self.grams.close()
 

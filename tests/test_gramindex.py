@@ -14,6 +14,7 @@ from indexer.codec import NewsearchCodec
 from indexer.documents import prepare
 from indexer.gramindex import GramReader, GramWriter
 from indexer.sources import find_sources, page_id_of
+from indexer import writer as writer_module
 from indexer.writer import BESIDE, CheckedWriter
 from searchapp.core import search
 from searchapp.request import Query
@@ -156,3 +157,39 @@ def test_exact_matches_are_verified_against_the_text(tmp_path):
     assert _results(tmp_path / "index", '"阜新"')[0] == _results(tmp_path / "index", '"新市"')[0] == 2
     total, ids, _ = _results(tmp_path / "index", '"阜新市"')
     assert total == 1 and ids[0].startswith("a")
+
+
+def _segment_ids(index_dir) -> set[str]:
+    with whoosh_index.open_dir(str(index_dir)).reader() as reader:
+        return {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
+
+
+def test_an_update_never_merges_large_segments(tmp_path, monkeypatch):
+    """Whoosh's MERGE_SMALL merged every segment of a million-article index (a few dozen
+    segments: its Fibonacci heuristic) into an update of 1,000 articles, for many minutes. Only
+    small segments are merged, and only once there are enough of them."""
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "index"
+    build_index([archive], index_dir, workers=1, limitmb=0)  # 26 segments of one article
+    monkeypatch.setattr(writer_module, "SMALL_SEGMENT", 1)  # so none of them is small
+    before = _segment_ids(index_dir)
+    page = archive / "004_1fb6f0697af30933.txt"
+    page.write_text(page.read_text("utf-8") + "\\n新的一段。\\n", "utf-8")
+    build_index([archive], index_dir, workers=1)
+    after = _segment_ids(index_dir)
+    assert len(before - after) <= 1 + page.read_text("utf-8").count("\\n\\n")  # only the updated page's
+    assert len(after - before) == 1  # the update's own segment
+
+
+def test_small_segments_are_merged_once_there_are_enough(tmp_path, monkeypatch):
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "index"
+    build_index([archive], index_dir, workers=1, limitmb=0)  # 26 small segments
+    page = archive / "004_1fb6f0697af30933.txt"
+    page.write_text(page.read_text("utf-8") + "\\n新的一段。\\n", "utf-8")
+    build_index([archive], index_dir, workers=1)
+    assert len(_segment_ids(index_dir)) == 1  # all small: merged with the update's segment
+    assert _results(index_dir, '"新的一段"')[0] == 1
+    assert _results(index_dir, '"细河区"') == _results(index_dir, '"细河区"')
