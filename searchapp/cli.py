@@ -30,10 +30,17 @@ class Terminated(BaseException):
     """SIGTERM, turned into an exception so that a run cleans up as it does for Ctrl-C.
 
     A ``BaseException``, as ``KeyboardInterrupt`` is: a library's ``except Exception`` must not
-    catch it (jieba's dictionary loader turned it into a ``ValueError`` and a traceback)."""
+    catch it (jieba's dictionary loader turned it into a ``ValueError`` and a traceback). A
+    library with a bare ``except:`` can still turn it into an error of its own (opencc's import
+    made it an ``ImportError``): an error raised after SIGTERM arrived is taken as the SIGTERM."""
+
+
+_sigterm_received = False
 
 
 def _on_sigterm(signum, frame):
+    global _sigterm_received
+    _sigterm_received = True
     raise Terminated()
 
 
@@ -57,9 +64,16 @@ def _write_index(args, run) -> int:
 
     from indexer.build import IndexBuildError, IndexBusy, WriteFailed
 
+    global _sigterm_received
+    _sigterm_received = False
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        report = run()
+        try:
+            report = run()
+        except Exception:
+            if _sigterm_received:  # a library turned the SIGTERM into an error of its own
+                raise Terminated() from None
+            raise
     except (IndexBuildError, IndexBusy) as error:
         return _fail(str(error), EXIT_USAGE if isinstance(error, IndexBuildError) else EXIT_PROBLEMS)
     except WriteFailed as error:

@@ -330,3 +330,23 @@ def test_sigterm_inside_a_library_that_catches_exception_still_ends_the_run_clea
 
     assert _write_index(Args(), library_loader) == 143
     assert "interrupted; the index is as it was" in capsys.readouterr().err
+
+
+def test_sigterm_turned_into_another_error_by_a_bare_except_still_ends_the_run_cleanly(capsys):
+    """opencc's import catches everything (``except:``) and raises ``ImportError``: an error
+    raised after SIGTERM arrived still ends the run with 143 and one line (the kill loop caught
+    this too)."""
+    from searchapp.cli import _write_index
+
+    def library_import():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except:  # noqa: E722  (what opencc/__init__.py does)
+            raise ImportError("opencc_clib not found in Bazel runfiles")
+
+    class Args:
+        json = False
+
+    assert _write_index(Args(), library_import) == 143
+    assert "interrupted; the index is as it was" in capsys.readouterr().err
