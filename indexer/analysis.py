@@ -11,9 +11,10 @@ Words (field ``content``, ``title``)::
 Positions are sequential (0, 1, 2 ...) so phrase queries work; ``startchar``/``endchar`` are
 offsets into the normalised text. Whitespace and punctuation produce no token.
 
-Grams (field ``grams``): every character and every pair of neighbouring characters, so that a
-document containing a string contains all of that string's bigrams (candidates), which are then
-checked against the normalised text::
+Grams (field ``grams``, kept in the segments' gram files, ``indexer.gramindex``): every
+character and every pair of neighbouring characters, so that a document containing a string
+contains all of that string's bigrams (candidates), which are then checked against the
+normalised text::
 
     >>> char_grams("铁岭市")
     [('铁', 0), ('铁岭', 0), ('岭', 1), ('岭市', 1), ('市', 2)]
@@ -33,8 +34,6 @@ from itertools import compress
 from operator import itemgetter
 
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import FieldType
-from whoosh.formats import Existence
 
 from indexer.gazetteer import load_gazetteer
 from indexer.normalize import HAN
@@ -351,45 +350,3 @@ def gram_set(text: str) -> set[str]:
     grams.update(text)
     grams.discard(" ")
     return grams
-
-
-class GramTokenizer(Tokenizer):
-    """Whoosh tokenizer over ``char_grams`` (used when Whoosh analyses a gram string)."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
-                 **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for gram, pos in char_grams(value):
-            token.text = gram
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar = start_char + pos
-                token.endchar = start_char + pos + len(gram)
-            yield token
-
-
-class GramField(FieldType):
-    """Which documents contain each gram: no positions, no frequencies (Whoosh ``Existence``).
-
-    Exact matching intersects the documents of a string's bigrams and verifies the candidates
-    against the normalised text (kept in a column), so positions would only cost space and
-    indexing time. ``index`` builds the postings straight from ``gram_set``; the result is what
-    Whoosh's generic path gives with ``GramTokenizer``.
-    """
-
-    scorable = False
-    stored = False
-    unique = False
-    indexed = True
-
-    def __init__(self):
-        self.analyzer = GramTokenizer()
-        self.format = Existence()
-        self.vector = None
-
-    def index(self, value, **kwargs):
-        return [(gram.encode("utf-8"), 1, 1.0, b"") for gram in gram_set(value)]
