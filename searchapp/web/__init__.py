@@ -14,6 +14,8 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchapp import settings
+from searchapp.query import QueryError
+from searchapp.store import IndexMissing
 from searchapp.web import api, index, messages, pages
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -52,6 +54,20 @@ def create_app(config: dict | None = None) -> Flask:
             return response
         message = messages.http_error(error.code, error.description, type(error).description)
         return render_template("error.html", status=error.code, message=message), error.code, headers
+
+    # Blueprints of the features besides search (export, citation, KWIC, …) raise these too:
+    # JSON under /api/, the Chinese error page elsewhere.
+    @app.errorhandler(QueryError)
+    def bad_parameter(error: QueryError):
+        if request.path.startswith("/api/"):
+            return api.bad_parameter(error)
+        return render_template("error.html", status=400, message=messages.query_error(error)), 400
+
+    @app.errorhandler(IndexMissing)
+    def no_index(error: IndexMissing):
+        if request.path.startswith("/api/"):
+            return api.no_index(error)
+        return render_template("error.html", status=503, message=messages.index_missing(error)), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -1,7 +1,9 @@
 """The OpenAPI 3 document of the JSON API (``GET /api/openapi.json``).
 
 Tests validate it and check real responses against its schemas, so it cannot drift from what
-the API does.
+the API does. The search endpoints are described here; each other feature's module (export,
+citation, KWIC, trends, browse, feed) describes its own endpoints in ``OPENAPI_PATHS`` and
+``OPENAPI_SCHEMAS``, and is listed in ``FEATURE_MODULES``.
 """
 
 from __future__ import annotations
@@ -151,7 +153,35 @@ _OTHER = {"405": {**_json("Error", "Another method than GET or HEAD; the Allow h
 _ERRORS = {**_BAD, **_OTHER, "503": _json("Error", "No index has been built yet.")}
 
 
+# For the feature modules' descriptions.
+FILTER_PARAMS = _FILTER_PARAMS
+PAGING_PARAMS = _PAGING_PARAMS
+ERRORS = _ERRORS
+OTHER_ERRORS = _OTHER
+STRINGS = _STRINGS
+json_response = _json
+
+# Modules of ``searchapp.web`` that describe endpoints of their own (``OPENAPI_PATHS``,
+# ``OPENAPI_SCHEMAS``), imported when the document is made (they import this module).
+FEATURE_MODULES: tuple[str, ...] = ()
+
+
 def openapi_document() -> dict:
+    import importlib
+
+    paths: dict = {}
+    schemas = dict(SCHEMAS)
+    for name in FEATURE_MODULES:
+        module = importlib.import_module(f"searchapp.web.{name}")
+        paths.update(getattr(module, "OPENAPI_PATHS", {}))
+        schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
+    document = _search_document()
+    document["paths"].update(paths)
+    document["components"]["schemas"] = schemas
+    return document
+
+
+def _search_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "newsearch JSON API", "version": "1.0.0",
