@@ -19,6 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
+from indexer import dates
 from indexer.analysis import segment
 from indexer.gazetteer import load_gazetteer
 
@@ -52,6 +53,7 @@ class Field:
     boost: float = 1.0  # for WORDS fields
     shown: Callable | None = None  # the value stored, when it is not the value indexed
     canonical: Callable[[str], str] | None = None  # a filter value as the index spells it
+    parse: Callable[[str], object] | None = None  # a query value read into what is filtered by
 
 
 def _canonical_city(value: str) -> str:
@@ -67,11 +69,8 @@ def _joined(values: list[str]) -> str | None:
 
 
 def _sort_date(article) -> int:
-    """YYYYMMDD (missing parts as 00) for sorting by date; 0 when nothing is known."""
-    digits = article.date.replace("-", "")
-    if len(digits) >= 4 and digits[:4].isdigit():
-        return int(digits[:8].ljust(8, "0"))
-    return (article.year or 0) * 10000
+    """YYYYMMDD (missing parts as 00) for sorting and filtering by date; 0 when nothing is known."""
+    return dates.sort_date(article.date, article.year)
 
 
 TITLE_BOOST = 3.0
@@ -111,7 +110,9 @@ FIELDS: tuple[Field, ...] = (
     Field("photographers", STORED, lambda p: p.article.photographers),
     Field("year_inferred", FLAG, lambda p: p.article.year_inferred, stored=True),
     Field("year_evidence", STORED, lambda p: p.article.year_evidence),
-    Field("date", STORED, lambda p: p.article.date),
+    # Filtered through ``sort_date`` (``date:2023-05``, ``date:2023-05-01..2023-06-30``).
+    Field("date", STORED, lambda p: p.article.date, query=True, parse=dates.DateRange.parse,
+          help="date (2023-05-01, 2023-05, 2023) or range (2023-05-01..2023-06-30, either end may be left open)"),
     Field("sort_date", NUMBER, lambda p: _sort_date(p.article)),
     Field("paper", ID, lambda p: p.article.paper or None, stored=True, facet=TERM_FACET, label="报纸", query=True),
     Field("page_label", STORED, lambda p: p.article.page_label),

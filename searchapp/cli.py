@@ -126,6 +126,25 @@ def _open(args):
         raise SystemExit(_fail(str(error), EXIT_PROBLEMS)) from None
 
 
+def date_params(value: str | None) -> dict[str, str]:
+    """``--date``'s value as the ``date_from`` / ``date_to`` parameters (checked there)."""
+    if value is None:
+        return {}
+    start, dots, end = value.partition("..")
+    if not start.strip() and not end.strip():
+        return {"date_from": value}  # refused there, with the value named
+    return {"date_from": start.strip(), "date_to": (end if dots else start).strip()}
+
+
+def query_params(args) -> dict:
+    """The query's parameters (the URL's names, checked by ``query_from_args``) from the options
+    ``add_query_options`` adds and the QUERY words."""
+    return {"q": " ".join(part.strip() for part in args.query),  # 阜新 招商 unquoted is one query
+            "sort": args.sort, "aliases": "0" if args.no_aliases else "1",
+            **{field.name: getattr(args, field.name) for field in fields.FACETS},
+            **date_params(args.date)}
+
+
 def cmd_search(args) -> int:
     from searchapp.core import search
     from searchapp.highlight import HtmlFormatter
@@ -133,10 +152,7 @@ def cmd_search(args) -> int:
     from searchapp.request import query_from_args
     from searchapp.terminal import colour_wanted, dump_json, render_result, terminal_formatter
 
-    text = " ".join(part.strip() for part in args.query)  # 阜新 招商 unquoted is one query
-    params = {"q": text, "sort": args.sort, "page": str(args.page), "per_page": str(args.per_page),
-              "aliases": "0" if args.no_aliases else "1",
-              **{field.name: getattr(args, field.name) for field in fields.FACETS}}
+    params = {**query_params(args), "page": str(args.page), "per_page": str(args.per_page)}
     try:
         query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
         if not query.text and query.is_empty:
@@ -168,6 +184,98 @@ def cmd_show(args) -> int:
     if article is None:
         return _fail(f"no article with id {args.id!r} (ids are listed by `newsearch search`)", EXIT_PROBLEMS)
     print(dump_json(article.to_dict()) if args.json else render_article(article, colour_wanted()))
+    return EXIT_OK
+
+
+def cmd_kwic(args) -> int:
+    from searchapp.kwic import concordance, csv_text, request_from_args
+    from searchapp.kwic_terminal import render_kwic
+    from searchapp.query import QueryError
+    from searchapp.terminal import colour_wanted
+
+    text = " ".join(part.strip() for part in args.query)
+    params = {"q": text, "width": args.width, "sort": args.sort, "aliases": "0" if args.no_aliases else "1",
+              **{field.name: getattr(args, field.name) for field in fields.FACETS},
+              **date_params(args.date)}
+    try:
+        request = request_from_args(params)
+    except QueryError as error:
+        return _fail(str(error), EXIT_USAGE)
+    result = concordance(_open(args), request)
+    if args.csv:
+        sys.stdout.write(csv_text(result))
+    else:
+        print(render_kwic(result, colour_wanted(), args.limit))
+    return EXIT_OK
+
+
+def _write_chunks(chunks, output: str | None) -> None:
+    """Text chunks as UTF-8 to stdout, or to the file ``output`` (``-``: stdout), which appears
+    only when every chunk is written (a partial file is removed)."""
+    if output in (None, "-"):
+        sys.stdout.flush()
+        binary = getattr(sys.stdout, "buffer", None)  # UTF-8 whatever the locale says
+        for chunk in chunks:
+            if binary is None:
+                sys.stdout.write(chunk)
+            else:
+                binary.write(chunk.encode("utf-8"))
+        (binary or sys.stdout).flush()
+        return
+    import errno
+    import os
+    import tempfile
+
+    path = Path(output)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder", output)
+    handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part",
+                                         delete=False)
+    try:
+        with handle:
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8"))
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _counted(rows, progress):
+    for row in rows:
+        yield row
+        progress.advance(1)
+
+
+def cmd_export(args) -> int:
+    from indexer.progress import Progress
+    from searchapp.export import export, export_options
+    from searchapp.query import QueryError
+    from searchapp.request import query_from_args
+
+    params = {**query_params(args), "format": args.format, "limit": args.limit}
+    try:
+        query = query_from_args(params)
+        if query.is_empty:
+            raise QueryError("empty query: give words to search for or a filter", code="empty_query")
+        fmt, limit = export_options(params)
+    except QueryError as error:
+        return _fail(str(error), EXIT_USAGE)
+    result = export(_open(args), query, limit)
+    progress = Progress(result.count, "exporting")  # drawn only when stderr is a terminal
+    try:
+        _write_chunks(fmt.chunks(_counted(result.rows, progress)), args.output)
+    except OSError as error:
+        return _fail(f"cannot write {args.output}: {error.strerror or error}", EXIT_PROBLEMS)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written to the file" if args.output else "interrupted", 130)
+    finally:
+        progress.close()
+    if result.truncated:
+        print(f"newsearch: warning: the query selects {result.total} articles; only the first {result.limit} "
+              f"were exported (--limit, at most {settings.EXPORT_MAX_ROWS})", file=sys.stderr)
+    if args.output not in (None, "-"):
+        print(f"exported {result.count} of {result.total} articles to {args.output}")
     return EXIT_OK
 
 
@@ -242,17 +350,28 @@ def _terms_as_positionals(argv: list[str]) -> list[str]:
     an unknown option. It takes an argument holding a space for a positional (or an option's
     value), so such a term gets a leading space (queries are stripped). Not after ``--``, which
     makes everything after it positional anyway, nor for ``--index-dir``'s value."""
-    if not argv or argv[0] not in ("search", "show"):
+    if not argv or argv[0] not in ("search", "show", "kwic", "export"):
         return argv
     fixed = argv[:1]
     for previous, argument in zip(argv, argv[1:]):
         if "--" in fixed or previous == "--index-dir" or not _is_term(argument):
             fixed.append(argument)
-        elif argv[0] == "search" or previous in ("-q", "--query"):
+        elif argv[0] in ("search", "kwic", "export") or previous in ("-q", "--query"):
             fixed.append(" " + argument)
         else:
             fixed.append(argument)
     return fixed
+
+
+def add_query_options(sub) -> None:
+    """A filter per facet, --date, --sort and --no-aliases (search, export)."""
+    for field in fields.FACETS:
+        sub.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
+    sub.add_argument("--date", help="date (2023-05-01, 2023-05, 2023) or range (2023-05-01..2023-06-30, "
+                                    "either end may be left open); as date:… in the query")
+    sub.add_argument("--sort", default="relevance", help="relevance (default) or date")
+    sub.add_argument("--no-aliases", action="store_true",
+                     help="search a place only by the name typed (not 阜新蒙古族自治县 for 阜蒙县)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,11 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="+", metavar="QUERY",
                         help='query, e.g. 阜新 招商 or "细河区" city:阜新 year:2020..2023 (several '
                              'arguments are joined by spaces; -铁岭 excludes, as does anything after --)')
-    for field in fields.FACETS:
-        search.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
-    search.add_argument("--sort", default="relevance", help="relevance (default) or date")
-    search.add_argument("--no-aliases", action="store_true",
-                        help="search a place only by the name typed (not 阜新蒙古族自治县 for 阜蒙县)")
+    add_query_options(search)
     search.add_argument("--page", default="1", help=f"which page of results (default: 1, at most {settings.MAX_PAGE})")
     search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE),
                         help=f"hits per page (default: {settings.DEFAULT_PER_PAGE}, at most {settings.MAX_PER_PAGE})")
@@ -302,6 +417,38 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("-q", "--query", help="mark this query's matches")
     show.add_argument("--json", action="store_true", help="print the JSON API's article object")
     show.set_defaults(handler=cmd_show)
+
+    kwic = with_index(commands.add_parser(
+        "kwic", help="concordance: every occurrence of the query's words, with the text either side"))
+    kwic.add_argument("query", nargs="+", metavar="QUERY",
+                      help="query, as for search (its words not excluded are listed; a phrase only where "
+                           "it stands whole)")
+    for field in fields.FACETS:
+        kwic.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
+    kwic.add_argument("--date", help="date or range of dates, as for search")
+    kwic.add_argument("--no-aliases", action="store_true", help="a place only by the name typed")
+    kwic.add_argument("--width", default=str(settings.KWIC_DEFAULT_WIDTH),
+                      help=f"characters either side (default: {settings.KWIC_DEFAULT_WIDTH}, at most "
+                           f"{settings.KWIC_MAX_WIDTH})")
+    kwic.add_argument("--sort", default="date",
+                      help="date (default): newest first; left: by the left context, read from the word "
+                           "outwards; right: by the right context")
+    kwic.add_argument("--limit", type=_positive, help="print only the first N lines")
+    kwic.add_argument("--csv", action="store_true",
+                      help=f"print every line as CSV (UTF-8 with a byte order mark; at most {settings.KWIC_MAX_LINES})")
+    kwic.set_defaults(handler=cmd_kwic)
+
+    export = with_index(commands.add_parser(
+        "export", help="export every article a query finds (not one page) as CSV or JSON Lines"))
+    export.add_argument("query", nargs="*", metavar="QUERY",
+                        help="query, as for search (may be left out when a filter is given)")
+    add_query_options(export)
+    export.add_argument("--format", default="csv",
+                        help="csv (default) or jsonl: CSV has a header row and is UTF-8 with a byte order "
+                             "mark (for Excel and WPS); JSON Lines has one JSON object per line")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    export.add_argument("--limit", help=f"export at most N articles (default and most: {settings.EXPORT_MAX_ROWS})")
+    export.set_defaults(handler=cmd_export)
 
     stats = with_index(commands.add_parser("stats", help="counts and size of the index"))
     stats.add_argument("--sources", action="store_true", help="list every indexed file")

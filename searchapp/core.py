@@ -7,14 +7,17 @@ these functions and only render what they return.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from pyroaring import BitMap
 from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
 from indexer import fields, schema
+from indexer.dates import DAY, MONTH, YEAR, DateRange
 from indexer.indexdir import live_terms, read_meta
-from searchapp import results, settings
+from searchapp import paging, results, settings
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
 from searchapp.matching import DocSets
 from searchapp.query import QueryError, parse
@@ -26,9 +29,20 @@ from searchapp.store import SearchIndex
 RELATED_COUNT = 5
 
 
+def when(date: str, year: int | None) -> str:
+    """An article's date as it is shown: its day, or the month or year it is known to, said to
+    be only that ("2023 年，日期不详")."""
+    if len(date) == 10:
+        return date
+    if len(date) == 7:
+        return f"{date[:4]} 年 {int(date[5:])} 月，日期不详"
+    year = int(date[:4]) if date[:4].isdigit() else year
+    return f"{year} 年，日期不详" if year else ""
+
+
 def _shown(values: dict) -> dict:
     """What a hit and an article both show of an article (its stored values)."""
-    return {"id": values["id"], "title": values["title"],
+    return {"id": values["id"], "title": values["title"], "when": when(values["date"], values["year"]),
             "source": values["file"] or values["source"], "date": values["date"], "year": values["year"],
             "city": values["city"], "districts": values["district"], "topics": values["topic"],
             "reporters": values["reporter"]}
@@ -47,40 +61,74 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
     )
 
 
-def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> results.SearchResult:
-    """Ranked hits of one page of results, the total, and facet counts over the whole result set."""
-    started = time.perf_counter()
-    fmt = fmt or HtmlFormatter()
+@dataclass(frozen=True)
+class ResultSet:
+    """Every article a query selects, as ``search`` finds them, and what it took to find them:
+    for the features that walk a whole result set (export, the concordance, trends)."""
+
+    searcher: object
+    table: object  # searchapp.facets.FacetTable
+    docsets: DocSets
+    tree: object  # the parsed q, widened to the other names of its places (None: no q)
+    widened: dict[str, tuple[str, ...]]  # term -> the place names added
+    matched: BitMap  # by q alone
+    filter_sets: dict[str, BitMap]  # one per filtered facet
+    docs: BitMap  # matched and within every filter
+
+
+def result_set(index: SearchIndex, query: Query) -> ResultSet:
+    """The documents ``query`` selects (its q, facet filters, ranges and dates)."""
     searcher = index.searcher()
     table = index.facet_table(searcher)
-    docsets = DocSets(searcher, table.live, table.facets)
+    docsets = DocSets(searcher, table.live, table.facets, table.dates)
     tree, widened = query.tree, {}
     if tree is not None and query.aliases:
         tree, widened = with_place_names(tree)
     matched = docsets.evaluate(tree) if tree is not None else table.live
-    filter_sets = table.filter_sets(query.filters, query.bounds)
+    filter_sets = table.filter_sets(query.filters, query.bounds, query.dates)
     final = matched
     for docs in filter_sets.values():
         final = final & docs
+    return ResultSet(searcher, table, docsets, tree, widened, matched, filter_sets, final)
+
+
+def ordered(found: ResultSet, sort: str, limit: int) -> tuple[list[int], dict[int, float]]:
+    """The first ``limit`` documents of a result set in the search's order, with their scores:
+    by relevance (``ranked``), or newest first for ``sort=date`` or a query without a term.
+    Ties go by document number, so the order is fixed for an index version, and the first n
+    are the same whatever ``limit`` (what cursor paging and the export rely on)."""
+    terms = positive_terms(found.tree)
+    if sort == "date" or not terms:
+        return found.table.newest(found.docs, limit), {}
+    return ranked(found.searcher, found.docsets, terms, found.docs, limit)
+
+
+def search(index: SearchIndex, query: Query, fmt: Formatter | None = None,
+           cursor: str | None = None) -> results.SearchResult:
+    """Ranked hits of one page of results (with ``cursor``, of the hits after it:
+    ``searchapp.paging``), the total, facet counts over the whole result set, and the cursor
+    of the hits after this page."""
+    started = time.perf_counter()
+    fmt = fmt or HtmlFormatter()
+    found = result_set(index, query)
+    searcher, table, tree, widened = found.searcher, found.table, found.tree, found.widened
+    matched, filter_sets, final = found.matched, found.filter_sets, found.docs
+    version = paging.index_identity(searcher)
+    first = paging.cursor_offset(cursor, query, version) if cursor else (query.result_page - 1) * query.per_page
 
     hits: list[results.Hit] = []
-    first = (query.result_page - 1) * query.per_page
     if first < len(final):
         limit = first + query.per_page
-        terms = positive_terms(tree)
-        if query.sort == "date" or not terms:
-            order = table.newest(final, limit)
-            scores: dict[int, float] = {}
-        else:
-            order, scores = ranked(searcher, docsets, terms, final, limit)
+        order, scores = ordered(found, query.sort, limit)
         marks = highlight_terms(tree)
         for docnum in order[first:limit]:
             hits.append(_hit(searcher.stored_fields(docnum), scores.get(docnum, 0.0), marks, fmt))
+    reached = first + len(hits)
 
     return results.SearchResult(
         query=query.text,
         total=len(final),
-        result_page=query.result_page,
+        result_page=first // query.per_page + 1,
         per_page=query.per_page,
         took_ms=(time.perf_counter() - started) * 1000,
         hits=hits,
@@ -88,7 +136,23 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None) -> re
         sort=query.sort,
         filters={name: tuple(str(v) for v in values) for name, values in query.filters.items()},
         aliases=widened,
+        timeline=timeline(table.dates, final, query.dates),
+        next_cursor=paging.make_cursor(reached, query, version) if reached < len(final) else None,
     )
+
+
+def timeline(dates, docs, within: DateRange | None) -> results.Timeline:
+    """``docs`` counted per period: per year, or, when the query is filtered to one year, per
+    month of it, or to one month (or day), per day of it. ``imprecise``: those of ``docs`` whose
+    date is known less precisely than the periods (a year only, in months)."""
+    kind = within.single_precision if within is not None else None
+    interval = {None: YEAR, YEAR: MONTH, MONTH: DAY, DAY: DAY}[kind]
+    bounds = within if kind else None
+    points = dates.counts(docs, interval, bounds)
+    placed = sum(count for _, count in points)
+    inside = docs if bounds is None else docs & dates.filter(bounds)
+    imprecise = len(inside - dates.undated) - placed
+    return results.Timeline(interval, within.single if kind else "", points, imprecise)
 
 
 def facet_counts(index: SearchIndex, query: Query | None = None) -> dict[str, list[results.FacetBucket]]:
@@ -134,6 +198,7 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
         keywords=list(values["keywords"] or []),
         paper=values["paper"],
         url=values["url"],
+        page_label=values["page_label"],
     )
 
 

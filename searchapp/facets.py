@@ -10,13 +10,14 @@ out that facet's own filter (so another value can be added to it). Buckets are p
 
 from __future__ import annotations
 
-import heapq
 from array import array
 from dataclasses import dataclass
 
 from pyroaring import BitMap
 
 from indexer import fields, schema
+from indexer.dates import DateRange
+from searchapp.datesets import DateSets
 from searchapp.query import Range
 from searchapp.results import FacetBucket
 
@@ -88,18 +89,19 @@ class RangeFacet(TermFacet):
         buckets.sort(key=lambda b: int(b.value), reverse=True)
 
 
+DATE_FILTER = "date"  # the key of a date range's set in ``filter_sets``
+
 FACET_KINDS = {fields.TERM_FACET: TermFacet, fields.RANGE_FACET: RangeFacet}
 
 
 @dataclass
 class FacetTable:
-    """The facets of one index version, its live documents, each document's sort date, and
-    the live documents by year of their sort date (latest first), for sorting by date."""
+    """The facets of one index version, its live documents, and the live documents by date
+    (``searchapp.datesets``: date filters, ``sort=date``, the timeline)."""
 
     live: BitMap
     facets: dict[str, TermFacet]
-    sort_dates: array
-    by_year: list[BitMap]
+    dates: DateSets
 
     @classmethod
     def from_reader(cls, reader) -> "FacetTable":
@@ -110,30 +112,22 @@ class FacetTable:
             dates = array("q", reader.column_reader(schema.SORT_DATE))
         else:
             dates = array("q", bytes(8 * reader.doc_count_all()))
-        years: dict[int, list[int]] = {}
-        for docnum, date in enumerate(dates):
-            years.setdefault(date // 10000, []).append(docnum)
-        by_year = [BitMap(years[year]) & live for year in sorted(years, reverse=True)]
-        return cls(live, facets, dates, by_year)
+        return cls(live, facets, DateSets(dates, live))
 
     def newest(self, docs: BitMap, limit: int) -> list[int]:
-        """The first ``limit`` of ``docs`` by sort date, latest first (ties: index order):
-        whole years are taken, latest first, until there are enough; only those are sorted."""
-        taken: list[int] = []
-        for year in self.by_year:
-            if len(taken) >= limit:
-                break
-            if year.intersection_cardinality(docs):
-                taken.extend(year & docs)
-        dates = self.sort_dates
-        return heapq.nsmallest(limit, taken, key=lambda d: (-dates[d], d))
+        """The first ``limit`` of ``docs`` by sort date, latest first (``DateSets.newest``)."""
+        return self.dates.newest(docs, limit)
 
-    def filter_sets(self, filters: dict[str, tuple], bounds: dict[str, Range]) -> dict[str, BitMap]:
-        """One document set per facet that has a filter (its values OR'ed, within its bounds)."""
+    def filter_sets(self, filters: dict[str, tuple], bounds: dict[str, Range],
+                    dates: DateRange | None = None) -> dict[str, BitMap]:
+        """One document set per facet that has a filter (its values OR'ed, within its bounds),
+        and ``"date"``'s for a date range."""
         sets = {name: self.facets[name].filter(values) for name, values in filters.items() if values}
         for name, span in bounds.items():
             inside = self.facets[name].filter((span,))
             sets[name] = sets[name] & inside if name in sets else inside
+        if dates is not None:
+            sets[DATE_FILTER] = self.dates.filter(dates)
         return sets
 
     def counts(self, matched: BitMap, filter_sets: dict[str, BitMap],

@@ -24,6 +24,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from indexer import schema
+from indexer.dates import DateRange
 from indexer.gramindex import GramReader, sidecar_path
 from searchapp.query import AndNode, FieldNode, NotNode, OrNode, TermNode
 from searchapp.terms import words_of
@@ -114,10 +115,11 @@ def close_gram_segments(searcher) -> None:
 class DocSets:
     """Evaluates query trees against one searcher; caches the sets it reads."""
 
-    def __init__(self, searcher, live: BitMap, facets: dict):
+    def __init__(self, searcher, live: BitMap, facets: dict, dates=None):
         self.reader = searcher.reader()
         self.live = live
         self.facets = facets  # name -> searchapp.facets.TermFacet (value -> documents)
+        self.dates = dates  # searchapp.datesets.DateSets (``date:`` ranges)
         self.segments = gram_segments(searcher)
         self._postings: dict[tuple[str, str], BitMap] = {}
         self._exact: dict[tuple[str, bool], BitMap] = {}
@@ -211,8 +213,10 @@ class DocSets:
         return result & self.live
 
     def field(self, node: FieldNode) -> BitMap:
-        """A facet's documents for the value; ``title:`` is an exact string of the title; any
-        other query field, its term."""
+        """A facet's documents for the value; ``title:`` is an exact string of the title;
+        ``date:`` the documents dated inside the range; any other query field, its term."""
+        if isinstance(node.value, DateRange):
+            return self.dates.filter(node.value)
         if node.name == schema.TITLE:
             return self.exact(node.value, title=True)
         if node.name in self.facets:

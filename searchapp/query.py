@@ -8,6 +8,7 @@ Language (the same in the web page, the API and the CLI)::
     (阜新 OR 铁岭) 招商    grouping
     "细河区 文明"          exact: the string occurs as such (“…”, 「…」 and 『…』 work too)
     city:阜新 district:海州区 year:2021 year:2020..2023 topic:营商环境 reporter:侯悦林 title:开门红
+    date:2023-05-01 date:2023-05 date:2023 date:2023-05-01..2023-06-30 date:2020.. (indexer.dates)
 
 The ``field:`` names are the query fields of the table of fields (``indexer.fields``). Every
 string is normalised like the indexed text (traditional = simplified, full width = half width,
@@ -21,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from indexer import fields
+from indexer.dates import DateError
 from indexer.normalize import fold, normalize
 
 QUERY_FIELDS = {field.name: field for field in fields.QUERY_FIELDS}
@@ -278,6 +280,11 @@ def field_node(name: str, raw: str, exact: bool = False, param: str | None = Non
         raise QueryError(f"{name} needs a value", param, code="missing_value")
     if field.facet == fields.RANGE_FACET:
         return FieldNode(name, Range.parse(value, param), exact)
+    if field.parse is not None:
+        try:
+            return FieldNode(name, field.parse(value), exact)
+        except DateError as error:
+            raise QueryError(f"{param}: {error}", param, code="bad_date") from None
     if field.canonical is not None:
         value = field.canonical(value)
     return FieldNode(name, value, exact)

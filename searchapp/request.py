@@ -3,6 +3,7 @@ URL parameters or CLI options alike (one set of names, limits and error messages
 
 The parameters: ``q`` (the query language, ``searchapp.query``), one per facet of the table of
 fields (repeatable: values OR'ed), ``<name>_from`` / ``<name>_to`` per range facet, ``sort``,
+``date_from`` / ``date_to`` (dates: ``2023``, ``2023-05``, ``2023-05-01``, each end taken whole),
 ``page`` (of results), ``per_page`` and ``aliases`` (0: search a place by the name typed only).
 """
 
@@ -15,6 +16,7 @@ from functools import cached_property
 from typing import Mapping
 
 from indexer import fields
+from indexer.dates import DateError, DateRange
 from searchapp import settings
 from searchapp.query import QueryError, Range, field_node, parse
 
@@ -22,7 +24,8 @@ SORTS = ("relevance", "date")
 FACET_NAMES = tuple(f.name for f in fields.FACETS)
 RANGE_NAMES = tuple(f.name for f in fields.FACETS if f.facet == fields.RANGE_FACET)
 BOUND_PARAMS = {f"{name}_{end}": (name, end) for name in RANGE_NAMES for end in ("from", "to")}
-FILTER_PARAMS = ("q", *FACET_NAMES, *BOUND_PARAMS)
+DATE_PARAMS = ("date_from", "date_to")  # a range of dates (``indexer.dates``), either end
+FILTER_PARAMS = ("q", *FACET_NAMES, *BOUND_PARAMS, *DATE_PARAMS)
 SEARCH_PARAMS = (*FILTER_PARAMS, "aliases", "sort", "page", "per_page")
 
 
@@ -33,6 +36,7 @@ class Query:
     text: str = ""
     filters: dict[str, tuple] = field(default_factory=dict)  # facet -> values (OR'ed); Ranges for a range facet
     bounds: dict[str, Range] = field(default_factory=dict)  # range facet -> from/to
+    dates: DateRange | None = None  # date_from / date_to
     sort: str = "relevance"
     result_page: int = 1
     per_page: int = settings.DEFAULT_PER_PAGE
@@ -44,7 +48,7 @@ class Query:
 
     @property
     def is_empty(self) -> bool:
-        return not self.text.strip() and not any(self.filters.values()) and not self.bounds
+        return not self.text.strip() and not any(self.filters.values()) and not self.bounds and not self.dates
 
     def with_changes(self, **changes) -> "Query":
         return replace(self, **changes)
@@ -69,6 +73,9 @@ class Query:
             for end, year in (("from", span.first), ("to", span.last)):
                 if year is not None:
                     params.append((f"{name}_{end}", str(year)))
+        if self.dates is not None:
+            params.extend((name, text) for name, text in zip(DATE_PARAMS, (self.dates.start_text, self.dates.end_text))
+                          if text)
         if self.sort != "relevance":
             params.append(("sort", self.sort))
         if self.result_page != 1:
@@ -146,6 +153,25 @@ def _bounds(args: Mapping) -> dict[str, Range]:
     return bounds
 
 
+def _dates(args: Mapping) -> DateRange | None:
+    ends = {}
+    for param in DATE_PARAMS:
+        raw = str(_one(args, param) or "").strip()
+        if raw:
+            check_text(raw, 100, param)
+            try:
+                DateRange.between(raw, raw)  # one date (2023, 2023-05 or 2023-05-01)
+            except DateError as error:
+                raise QueryError(f"{param}: {error}", param, code="bad_date") from None
+            ends[param] = raw
+    if not ends:
+        return None
+    try:
+        return DateRange.between(ends.get("date_from"), ends.get("date_to"))
+    except DateError as error:
+        raise QueryError(f"date_from: {error}", "date_from", code="bad_date") from None
+
+
 def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS) -> Query:
     """A ``Query`` from URL parameters or CLI options; raises ``QueryError`` naming the parameter."""
     text = check_text(str(_one(args, "q") or ""), max_chars)
@@ -168,8 +194,27 @@ def query_from_args(args: Mapping, *, max_chars: int = settings.MAX_QUERY_CHARS)
         text=text,
         filters=filters,
         bounds=_bounds(args),
+        dates=_dates(args),
         sort=sort,
         aliases=bool(_int_param(args, "aliases", 1, 0, 1)),
         result_page=_int_param(args, "page", 1, 1, settings.MAX_PAGE),
         per_page=_int_param(args, "per_page", settings.DEFAULT_PER_PAGE, 1, settings.MAX_PER_PAGE),
     )
+
+
+# For the parameters of the features' own (the concordance's ``width`` and ``sort``, …): the
+# same checks, codes and messages as the search's.
+
+def int_param(args: Mapping, name: str, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (``default`` when not given), checked as ``page`` is."""
+    return _int_param(args, name, default, low, high)
+
+
+def choice_param(args: Mapping, name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of a few words (``default`` when not given); another is refused naming them
+    (``not_one_of``)."""
+    raw = _one(args, name)
+    value = default if raw is None or str(raw).strip() == "" else str(raw).strip()
+    if value not in choices:
+        raise QueryError(f"{name} must be one of {', '.join(choices)}, not {value!r}", name, code="not_one_of")
+    return value

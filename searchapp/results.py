@@ -16,9 +16,27 @@ class FacetBucket:
 
 
 @dataclass(frozen=True, slots=True)
+class Timeline:
+    """A result set counted per period (``interval``: year, month or day), within ``period``
+    (a year or month the query is filtered to, or "" for the whole archive); ``imprecise``
+    results have a date known less precisely than the periods (only a year, in months)."""
+
+    interval: str
+    period: str
+    points: list[tuple[str, int]]
+    imprecise: int = 0
+
+    def to_dict(self) -> dict:
+        return {"interval": self.interval, "period": self.period,
+                "points": [{"period": period, "count": count} for period, count in self.points],
+                "imprecise": self.imprecise}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     id: str
     title: str
+    when: str  # the date, or "2023 年，日期不详" when only the year is known
     source: str
     date: str
     year: int | None
@@ -36,6 +54,7 @@ class Hit:
         if self.date:
             data["date"] = self.date
         data["year"] = self.year
+        data["when"] = self.when
         data.update(city=self.city, districts=self.districts, topics=self.topics,
                     reporters=self.reporters, score=round(self.score, 4), snippets=self.snippets)
         data.update({key: value for key, value in (("paper", self.paper), ("page_label", self.page_label)) if value})
@@ -54,6 +73,8 @@ class SearchResult:
     sort: str = "relevance"
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # place names also searched
+    timeline: Timeline | None = None
+    next_cursor: str | None = None  # where the hits after this page start (``searchapp.paging``)
 
     @property
     def result_pages(self) -> int:
@@ -71,6 +92,8 @@ class SearchResult:
             "aliases": {k: list(v) for k, v in self.aliases.items()},
             "hits": [hit.to_dict() for hit in self.hits],
             "facets": {name: [b.to_dict() for b in buckets] for name, buckets in self.facets.items()},
+            "timeline": self.timeline.to_dict() if self.timeline else None,
+            "next_cursor": self.next_cursor,
         }
 
 
@@ -80,6 +103,7 @@ class ArticleDetail:
 
     id: str
     title: str
+    when: str
     subtitle: str
     text: str
     paragraphs: list[str]  # formatted (highlighted) by the front end's formatter
@@ -101,15 +125,16 @@ class ArticleDetail:
     keywords: list[str]
     paper: str
     url: str
+    page_label: str = ""  # the newspaper's page (版次, e.g. 第3版), when known
 
     def to_dict(self) -> dict:
         return {
             "id": self.id, "title": self.title, "subtitle": self.subtitle, "text": self.text,
             "paragraphs": self.paragraphs, "source": self.source, "page": self.page_id,
             "position": self.position, "kind": self.kind, "column": self.column,
-            "date": self.date, "year": self.year, "year_inferred": self.year_inferred,
+            "date": self.date, "year": self.year, "when": self.when, "year_inferred": self.year_inferred,
             "year_evidence": self.year_evidence, "city": self.city, "cities": self.cities,
             "districts": self.districts, "topics": self.topics, "reporters": self.reporters,
             "photographers": self.photographers, "keywords": self.keywords,
-            "paper": self.paper, "url": self.url,
+            "paper": self.paper, "page_label": self.page_label, "url": self.url,
         }

@@ -15,6 +15,16 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 DEFAULT_PER_PAGE = 10
 SNIPPETS_PER_HIT = 3
+EXPORT_MAX_ROWS = 100_000  # rows of an export at most (the web app's EXPORT_MAX_ROWS may lower it)
+
+# The concordance (``searchapp.kwic``): lines collected at most (the newest kept), articles read
+# at most, characters of context either side, lines per page.
+KWIC_MAX_LINES = 20_000
+KWIC_MAX_ARTICLES = 5_000
+KWIC_DEFAULT_WIDTH = 20
+KWIC_MAX_WIDTH = 100
+KWIC_PER_PAGE = 50
+KWIC_MAX_PER_PAGE = 500
 
 
 def default_index_dir() -> Path:

@@ -43,7 +43,7 @@ def _style(text: str, style: str, colour: bool) -> str:
 
 
 def _when(item) -> str:
-    return item.date or (str(item.year) if item.year else "")
+    return item.when
 
 
 def meta_line(hit: results.Hit) -> str:

@@ -170,3 +170,67 @@ def run_cli(*args: str, index_dir: Path | None = None, check_env: dict | None = 
         import os
         env = {**os.environ, **check_env}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+# A dated archive (issue 11): pages of two papers with dates and page numbers (版次) from a
+# catalog, and JSON Lines records dated to the day, to the month only, to the year only, or not.
+DATED_PAGES = [  # file, date, paper, page
+    ("p01.txt", "2023-05-01", "辽宁日报", "第1版"),
+    ("p02.txt", "2023-05-01", "辽宁日报", "第2版"),
+    ("p03.txt", "2023-05-01", "辽宁日报", "第3版"),
+    ("p04.txt", "2023-05-03", "辽宁日报", "第1版"),
+    ("p05.txt", "2023-05-31", "辽宁日报", "第1版"),
+    ("p06.txt", "2023-06-01", "辽宁日报", "第1版"),
+    ("p07.txt", "2022-12-31", "辽宁日报", "第2版"),
+    ("p08.txt", "2023-05-01", "铁岭日报", "第1版"),
+    ("p09.txt", "2024-02-29", "铁岭日报", "第4版"),
+    ("p10.txt", "", "铁岭日报", ""),  # a year only (the catalog's year column)
+]
+DATED_RECORD_DATES = ["2023-05-02", "2023-05", "2023", "", "2023-06-15", "2022-05-01", "2023-05-01",
+                      "2021", "2023-04-30", "2023-12"]
+
+
+@pytest.fixture(scope="session")
+def dated_archive(tmp_path_factory) -> Path:
+    rng = random.Random(20261124)
+    paragraphs = seed_paragraphs()
+    root = tmp_path_factory.mktemp("dated")
+    (root / "pages").mkdir()
+    rows = ["file,date,year,paper,page,city,year_evidence"]
+    for number, (name, date, paper, page) in enumerate(DATED_PAGES):
+        (root / "pages" / name).write_text(make_page(rng, paragraphs, 100 + number), "utf-8")
+        year = date[:4] if date else "2021"
+        rows.append(f"pages/{name},{date},{year},{paper},{page},,test catalog")
+    (root / "catalog.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    with open(root / "records.jsonl", "w", encoding="utf-8") as handle:
+        for number in range(40):
+            record = {"id": f"dated-{number:03d}", "title": f"档案{number} " + rng.choice(paragraphs)[:12],
+                      "text": "\n".join(rng.sample(paragraphs, 2)),
+                      "date": DATED_RECORD_DATES[number % len(DATED_RECORD_DATES)]}
+            if number % 3 == 0:
+                record["paper"] = "辽宁日报"
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def dated_index(dated_archive, tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("dated-index") / "index"
+    report = build_index([dated_archive], index_dir, workers=1)
+    assert not report.problems, report.problems
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def dated_search(dated_index) -> SearchIndex:
+    return SearchIndex(dated_index)
+
+
+@pytest.fixture(scope="session")
+def dated_app(dated_index):
+    return create_app({"INDEX_DIR": str(dated_index), "TESTING": True})
+
+
+@pytest.fixture()
+def dated_client(dated_app):
+    return dated_app.test_client()

@@ -20,7 +20,12 @@ def test_openapi_document_is_valid(client):
     response = client.get("/api/openapi.json")
     assert response.status_code == 200
     validate(response.get_json())
-    assert set(response.get_json()["paths"]) == {"/api/search", "/api/facets", "/api/articles/{id}", "/api/openapi.json"}
+    assert set(response.get_json()["paths"]) == {"/api/search", "/api/facets", "/api/articles/{id}", "/api/openapi.json",
+                                                 "/api/articles/{id}/cite", "/api/export", "/api/kwic", "/api/trends",
+                                                 "/api/browse", "/api/browse/{paper}", "/api/browse/{paper}/{year}",
+                                                 "/api/browse/{paper}/{year}/{month}",
+                                                 "/api/browse/{paper}/{year}/{month}/{day}",
+                                                 "/api/browse/{paper}/{year}/{month}/{day}/{page}"}
 
 
 def test_search_response_matches_the_schema(client):

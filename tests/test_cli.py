@@ -184,9 +184,9 @@ def test_help_states_the_true_defaults(capsys):
 def test_the_meta_line_leaves_unknown_fields_out():
     from searchapp.results import Hit
     from searchapp.terminal import meta_line
-    bare = Hit(id="x", title="t", source="s", date="", year=None, city="", districts=[], topics=["民生"],
+    bare = Hit(id="x", title="t", when="", source="s", date="", year=None, city="", districts=[], topics=["民生"],
                reporters=[], score=0.0, snippets=[])
     assert meta_line(bare) == "民生"
-    full = Hit(id="x", title="t", source="s", date="2019-05-04", year=2019, city="铁岭", districts=["银州区"],
+    full = Hit(id="x", title="t", when="2019-05-04", source="s", date="2019-05-04", year=2019, city="铁岭", districts=["银州区"],
                topics=[], reporters=[], score=0.0, snippets=[], paper="辽宁日报", page_label="第3版")
     assert meta_line(full) == "铁岭 · 银州区 · 2019-05-04 · 辽宁日报 第3版"

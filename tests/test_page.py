@@ -7,7 +7,7 @@ import re
 import pytest
 
 from searchapp.query import QueryError
-from searchapp.results import FacetBucket
+from searchapp.results import FacetBucket, Timeline
 from searchapp.web import messages, pages
 from searchapp.web.timeline import MAX_BAR, MAX_LABELS, timeline_svg
 
@@ -17,8 +17,9 @@ def html(response):
 
 
 def _timeline(years: dict[int, int], selected=()) -> str:
-    buckets = [FacetBucket(str(y), n, y in selected) for y, n in years.items()]
-    return str(timeline_svg(buckets, None, lambda query, facet, value: f"/?{facet}={value}"))
+    points = [(str(y), n) for y, n in sorted(years.items()) if n]
+    return str(timeline_svg(Timeline("year", "", points), lambda period: f"/?date_from={period}&date_to={period}",
+                            {str(y) for y in selected}))
 
 
 def _percent(svg: str, attribute: str) -> list[float]:
@@ -59,10 +60,10 @@ def test_counts_are_written_over_the_bars_while_they_fit():
     assert 'class="count"' not in crowded and "<title>2000 年：2100 篇</title>" in crowded
 
 
-def test_the_pages_timeline_toggles_years(corpus_client):
+def test_the_pages_timeline_zooms_into_years(corpus_client):
     page = html(corpus_client.get("/?q=细河"))
     svg = page[page.index('<svg class="timeline"'):page.index("</svg>")]
-    assert re.search(r'<a href="/\?q=%E7%BB%86%E6%B2%B3&amp;year=2020"', svg)
+    assert re.search(r'<a href="/\?q=%E7%BB%86%E6%B2%B3&amp;date_from=2020&amp;date_to=2020"', svg)
     years = re.findall(r'<text class="year"[^>]*>(\d+)</text>', svg)
     assert years == ["2020", "2021", "2022", "2023"]  # a year without results keeps its (empty) place
     assert svg.count("<a href=") == 3

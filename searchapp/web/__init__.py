@@ -17,6 +17,10 @@ from searchapp import settings
 from searchapp.query import QueryError
 from searchapp.store import IndexMissing
 from searchapp.web import api, index, messages, pages
+from searchapp.web import citation, feed, kwic
+from searchapp.web import export
+from searchapp.web import trends
+from searchapp.web import browse
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -33,6 +37,12 @@ def create_app(config: dict | None = None) -> Flask:
     index.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(citation.bp)
+    app.register_blueprint(feed.bp)
+    app.register_blueprint(kwic.bp)
+    app.register_blueprint(export.bp)
+    app.register_blueprint(trends.bp)
+    app.register_blueprint(browse.bp)
 
     @app.after_request
     def security_headers(response):
@@ -80,7 +90,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 COMPRESS_MIN_BYTES = 1024
-_COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/javascript")
+_COMPRESSIBLE = ("text/", "application/json", "image/svg+xml", "application/javascript",
+                 "application/atom+xml")
 
 
 def compress(response):

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
+from searchapp.paging import CURSOR_PARAM
 from searchapp.query import QueryError
 from searchapp.request import FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, check_text, query_from_args
 from searchapp.store import IndexMissing
@@ -51,8 +52,12 @@ def _parse(allowed: tuple[str, ...], require_something: bool):
 
 @bp.get("/search")
 def search():
-    query = _parse(SEARCH_PARAMS, require_something=True)
-    return jsonify(core.search(get_index(), query, HtmlFormatter()).to_dict())
+    query = _parse((*SEARCH_PARAMS, CURSOR_PARAM), require_something=True)
+    cursor = request.args.get(CURSOR_PARAM, "")
+    if cursor and "page" in request.args:
+        raise QueryError("cursor and page cannot be used together: the cursor says where the next page starts",
+                         CURSOR_PARAM, code="cursor_with_page")
+    return jsonify(core.search(get_index(), query, HtmlFormatter(), cursor=cursor or None).to_dict())
 
 
 @bp.get("/facets")

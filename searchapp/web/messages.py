@@ -20,6 +20,10 @@ PARAM_NAMES = {
     **{f.name: f.label for f in fields.FACETS},
     **{f"{f.name}_from": f"起始{f.label}" for f in fields.FACETS if f.facet == fields.RANGE_FACET},
     **{f"{f.name}_to": f"截止{f.label}" for f in fields.FACETS if f.facet == fields.RANGE_FACET},
+    "date": "日期", "date_from": "起始日期", "date_to": "截止日期",
+    "format": "格式",
+    "limit": "导出条数", "cursor": "游标",
+    "width": "语境宽度",
 }
 
 _AT = r"at position (?P<pos>\d+)"
@@ -67,6 +71,10 @@ MESSAGES: dict[str, tuple[str, object]] = {
     "empty_query": ("", lambda d: "请输入要检索的词。"),
     "missing_value": ("", lambda d: f"{d['name']}需要一个值。"),
     "bad_year": (_NOT, _year_message),
+    "bad_date": (r"'(?P<value>[^']*)' is not|(?P<reversed>ends before it starts)",
+                 lambda d: f"{d['name']}的范围结束早于开始。" if d.get("reversed") else
+                 f"{d['name']}“{d['value']}”无效：日期请写成 2023、2023-05 或 2023-05-01，"
+                 f"范围写成 2023-05-01..2023-06-30（一端可以不写）。"),
     "range_reversed": ("", lambda d: "起始年份晚于截止年份。" if d["param"].endswith("_from")
                        else f"{d['name']}范围的结束早于开始。"),
     "not_a_number": (_NOT, lambda d: f"{d['name']}应为整数，而不是“{d['value']}”。"),
@@ -77,6 +85,21 @@ MESSAGES: dict[str, tuple[str, object]] = {
     "unknown_parameter": (r"unknown parameter (?P<value>'[^']*'|\"[^\"]*\")",
                           lambda d: f"没有“{d['value']}”这个参数。"),
     "missing_query": ("", lambda d: "请输入查询，或至少选择一个筛选条件。"),
+    "too_many_queries": (r"not (?P<value>\d+)$", lambda d: f"最多比较 5 个查询，而不是 {d['value']} 个。"),
+    "not_an_interval": (_NOT, lambda d: f"时间单位只能是 year（年）或 month（月），而不是“{d['value']}”。"),
+    "not_a_measure": (_NOT, lambda d: f"指标只能是 per_1000（每千篇）或 count（篇数），而不是“{d['value']}”。"),
+    # Cursor paging of /api/search (``searchapp.paging``).
+    "bad_cursor": ("", lambda d: "游标无效：请原样使用上一次结果中的 next_cursor。"),
+    "cursor_other_query": ("", lambda d: "这个游标属于另一个查询：翻页时请保持查询和筛选条件不变（只有每页条数可以改）。"),
+    "stale_cursor": ("", lambda d: "索引已经更新，这个游标已失效：请不带游标重新开始检索。"),
+    "cursor_with_page": ("", lambda d: "游标和页码不能同时使用。"),
+    # A parameter that takes one of a few words (the concordance's sort, …): the English message lists them.
+    "not_one_of": (r"one of (?P<choices>.+), not (?P<value>.+)$",
+                   lambda d: f"{d['name']}只能是 {d.get('choices', '').replace(', ', '、')} 之一，而不是“{d['value']}”。"),
+    "nothing_to_find": ("", lambda d: "语境检索需要至少一个要查找的词（不是排除的词，也不是 title: 这样的字段）。"),
+    # A format parameter (a citation's, …): the English message lists the formats.
+    "unknown_format": (r"one of (?P<choices>.+), not (?P<value>.+)$",
+                       lambda d: f"{d['name']}只能是 {d.get('choices', '').replace(', ', '、')}，而不是“{d['value']}”。"),
 }
 
 _BY_STATUS = {

@@ -16,6 +16,7 @@ from searchapp.web.messages import MESSAGES
 # What ``Range.parse`` takes: a year, or a range with either end left open (the first year not
 # after the last one).
 RANGE_PATTERN = r"^\d{4}$|^\d{4}\.\.(\d{4})?$|^\.\.\d{4}$"
+DATE_PATTERN = r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"
 
 
 def _facet_param(field: fields.Field) -> dict:
@@ -40,6 +41,11 @@ _FILTER_PARAMS = [
      "schema": {"type": "string", "maxLength": settings.MAX_QUERY_CHARS}},
     *(_facet_param(field) for field in fields.FACETS),
     *(_bound_param(name, end) for name, end in BOUND_PARAMS.values()),
+    *({"name": f"date_{end}", "in": "query", "required": False,
+       "description": f"{'First' if end == 'from' else 'Last'} date of a range, taken whole: 2023 (from 1 January, "
+                      "to 31 December), 2023-05, 2023-05-01. An article known only to its year (or month) is "
+                      "inside when all of that year (month) is.",
+       "schema": {"type": "string", "pattern": DATE_PATTERN}} for end in ("from", "to")),
 ]
 
 _PAGING_PARAMS = [
@@ -56,7 +62,21 @@ _PAGING_PARAMS = [
                 "default": settings.DEFAULT_PER_PAGE}},
 ]
 
+# Only /api/search takes it (``searchapp.paging``).
+_CURSOR_PARAM = {
+    "name": "cursor", "in": "query", "required": False,
+    "description": "Walk a whole result set: the next_cursor of the previous response (opaque). The hits "
+                   "after it come back, each hit exactly once over a walk, with no page limit, while the "
+                   "index does not change; per_page may change, the other parameters may not, and page "
+                   "cannot be given with it. 400 with reason bad_cursor (damaged or edited), "
+                   "cursor_other_query (made for other parameters), stale_cursor (the index has changed "
+                   "since: start again) or cursor_with_page.",
+    "schema": {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_-]*$"},
+}
+
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_WHEN = {"type": "string", "description": "the date as shown: the date, or the year said to be only "
+                                        "a year (2023 年，日期不详); \"\" when not known"}
 _BUCKETS = {"type": "array", "items": {"$ref": "#/components/schemas/FacetBucket"}}
 
 SCHEMAS = {
@@ -70,13 +90,14 @@ SCHEMAS = {
     },
     "Hit": {
         "type": "object", "additionalProperties": False,
-        "required": ["id", "title", "source", "year", "city", "districts", "topics", "reporters",
+        "required": ["id", "title", "source", "year", "when", "city", "districts", "topics", "reporters",
                      "score", "snippets"],
         "properties": {
             "id": {"type": "string"}, "title": {"type": "string"},
             "source": {"type": "string", "description": "the file the article comes from: its folder's name and its path below it"},
-            "date": {"type": "string", "description": "ISO date, when known"},
+            "date": {"type": "string", "description": "ISO date (2023-05-01, 2023-05 or 2023), when known"},
             "year": {"type": ["integer", "null"]}, "city": {"type": "string"},
+            "when": _WHEN,
             "districts": _STRINGS, "topics": _STRINGS, "reporters": _STRINGS,
             "score": {"type": "number"},
             "snippets": {"type": "array", "items": {"type": "string"},
@@ -88,22 +109,44 @@ SCHEMAS = {
     "SearchResult": {
         "type": "object", "additionalProperties": False,
         "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "sort", "filters",
-                     "aliases"],
+                     "aliases", "timeline", "next_cursor"],
         "properties": {
             "query": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
-            "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+            "page": {"type": "integer", "minimum": 1,
+                     "description": "with a cursor: the page of per_page hits the first hit is on"},
+            "per_page": {"type": "integer", "minimum": 1},
             "took_ms": {"type": "number"}, "sort": {"type": "string", "enum": ["relevance", "date"]},
             "filters": {"type": "object", "additionalProperties": _STRINGS},
             "aliases": {"type": "object", "additionalProperties": _STRINGS,
                         "description": "a term that names a place -> the place's other names, searched too"},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {"$ref": "#/components/schemas/Facets"},
+            "timeline": {"$ref": "#/components/schemas/Timeline"},
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "pass as cursor (with the same parameters, without page) for the "
+                                          "hits after these; null after the last hit"},
+        },
+    },
+    "Timeline": {
+        "type": "object", "additionalProperties": False,
+        "required": ["interval", "period", "points", "imprecise"],
+        "description": "The results counted per year; per month of a year or per day of a month when "
+                       "date_from and date_to select that one year or month.",
+        "properties": {
+            "interval": {"type": "string", "enum": ["year", "month", "day"]},
+            "period": {"type": "string", "description": "the year or month counted within (\"\": all)"},
+            "points": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["period", "count"],
+                "properties": {"period": {"type": "string", "description": "2023, 2023-05 or 2023-05-01"},
+                               "count": {"type": "integer", "minimum": 1}}}},
+            "imprecise": {"type": "integer", "minimum": 0,
+                          "description": "results in the period whose date is known less precisely (only the year)"},
         },
     },
     "Article": {
         "type": "object",
         "required": ["id", "title", "subtitle", "text", "paragraphs", "source", "page", "position",
-                     "kind", "column", "date", "year", "year_inferred", "year_evidence", "city",
+                     "kind", "column", "date", "year", "when", "year_inferred", "year_evidence", "city",
                      "cities", "districts", "topics", "reporters", "photographers", "keywords",
                      "paper", "url", "related"],
         "properties": {
@@ -113,10 +156,11 @@ SCHEMAS = {
                            "description": "HTML paragraphs, the matches of q in <mark>"},
             "source": {"type": "string"}, "page": {"type": "string"}, "position": {"type": "integer"},
             "kind": {"type": "string"}, "column": {"type": "string"}, "date": {"type": "string"},
-            "year": {"type": ["integer", "null"]}, "year_inferred": {"type": "boolean"},
+            "year": {"type": ["integer", "null"]}, "when": _WHEN, "year_inferred": {"type": "boolean"},
             "year_evidence": {"type": "string"}, "city": {"type": "string"},
             "cities": _STRINGS, "districts": _STRINGS, "topics": _STRINGS, "reporters": _STRINGS,
             "photographers": _STRINGS, "keywords": _STRINGS, "paper": {"type": "string"},
+            "page_label": {"type": "string", "description": "the newspaper's page (版次, e.g. 第3版), or \"\""},
             "url": {"type": "string"},
             "related": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
         },
@@ -163,7 +207,7 @@ json_response = _json
 
 # Modules of ``searchapp.web`` that describe endpoints of their own (``OPENAPI_PATHS``,
 # ``OPENAPI_SCHEMAS``), imported when the document is made (they import this module).
-FEATURE_MODULES: tuple[str, ...] = ()
+FEATURE_MODULES: tuple[str, ...] = ("citation", "kwic", "export", "trends", "browse")
 
 
 def openapi_document() -> dict:
@@ -191,7 +235,7 @@ def _search_document() -> dict:
         "paths": {
             "/api/search": {"get": {
                 "summary": "Search articles", "operationId": "search",
-                "parameters": _FILTER_PARAMS + _PAGING_PARAMS,
+                "parameters": _FILTER_PARAMS + _PAGING_PARAMS + [_CURSOR_PARAM],
                 "responses": {"200": _json("SearchResult", "One page of hits and the facets."), **_ERRORS},
             }},
             "/api/facets": {"get": {

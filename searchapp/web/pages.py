@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
+from markupsafe import Markup
 
 from indexer import fields
+from indexer.dates import DateRange
 from searchapp import core
 from searchapp.highlight import HtmlFormatter
 from searchapp.query import QueryError
@@ -44,6 +46,34 @@ def unbounded_url(query: Query, name: str) -> str:
                                    result_page=1))
 
 
+def zoom_url(query: Query, period: str | None) -> str:
+    """The query filtered to one period (``2023``, ``2023-05``, ``2023-05-01``), or to no dates."""
+    dates = DateRange.between(period, period) if period else None
+    return _url(query.with_changes(dates=dates, result_page=1))
+
+
+@bp.app_template_global()
+def undated_url(query: Query) -> str:
+    """The query without its date range."""
+    return zoom_url(query, None)
+
+
+@bp.app_template_global()
+def zoomed_out(query: Query) -> tuple[str, str] | None:
+    """(URL, label) of the query filtered to the period around its one period (a day's month,
+    a month's year; from a year, all years); ``None`` when it is not filtered to one period."""
+    if query.dates is None or not query.dates.single:
+        return None
+    period = query.dates.single
+    wider = {4: None, 7: period[:4], 10: period[:7]}[len(period)]
+    label = "全部年份" if wider is None else f"{wider} 年" if len(wider) == 4 else wider
+    return zoom_url(query, wider), label
+
+
+def _timeline(result, query: Query) -> Markup:
+    return timeline_svg(result.timeline, lambda period: zoom_url(query, period))
+
+
 @bp.app_template_global()
 def facet_label(name: str) -> str:
     return FACET_LABELS.get(name, name)
@@ -77,16 +107,16 @@ def search():
                                result=None, overview=None), 400
     index = get_index()
     if query.is_empty:
-        overview = core.facet_counts(index)
+        everything = core.search(index, query.with_changes(per_page=1))
         return render_template("search.html", query=query, raw_q="", error=None, result=None,
-                               overview=overview, timeline=timeline_svg(overview["year"], query, toggle_url))
+                               overview=everything.facets, timeline=_timeline(everything, query))
     result = core.search(index, query, HtmlFormatter())
     if query.result_page > result.result_pages and result.total:
         abort(404, description=f"只有 {result.result_pages} 页结果")
     ways = [(label, _url(looser)) for label, looser in suggestions(query)] if not result.total else []
     return render_template(
         "search.html", query=query, raw_q=query.text, error=None, result=result, overview=None,
-        suggestions=ways, timeline=timeline_svg(result.facets["year"], query, toggle_url),
+        suggestions=ways, timeline=_timeline(result, query),
     )
 
 

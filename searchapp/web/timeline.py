@@ -1,4 +1,5 @@
-"""A small server-side SVG bar chart of results per year; each bar toggles that year's filter.
+"""A small server-side SVG bar chart of results per year, per month of a year or per day of a
+month; each bar leads to its period's results, counted a level finer (the timeline zooms).
 
 The chart is as wide as the page and never scaled: bars are placed in percentages of its width
 and its text is in CSS pixels (``.timeline text`` in ``style.css``), so the labels read the same
@@ -9,6 +10,7 @@ bar, centred, not a block), and each bar's count is written over it while the co
 
 from __future__ import annotations
 
+import calendar
 from html import escape
 
 from markupsafe import Markup
@@ -30,38 +32,74 @@ def _counts_fit(slots: int, top: int) -> bool:
     return 360 / slots >= 7 * len(str(top)) + 4
 
 
-def timeline_svg(year_buckets, query, toggle_url) -> Markup:
-    years = sorted((int(b.value), b.count, b.selected) for b in year_buckets if b.value.isdigit())
-    if not years:
+def _slots(timeline) -> list[str]:
+    """The periods drawn: every year between the first and the last (the years with results
+    only, over more than 60), every month of the year, every day of the month."""
+    found = [period for period, _ in timeline.points]
+    if timeline.interval == "month" and timeline.period:
+        return [f"{timeline.period}-{month:02d}" for month in range(1, 13)]
+    if timeline.interval == "day" and len(timeline.period) == 7:
+        year, month = (int(part) for part in timeline.period.split("-"))
+        return [f"{timeline.period}-{day:02d}" for day in range(1, calendar.monthrange(year, month)[1] + 1)]
+    if timeline.interval == "year" and found:
+        first, last = int(found[0]), int(found[-1])
+        if last - first <= 60:
+            return [str(year) for year in range(first, last + 1)]
+    return found
+
+
+def _label(period: str, interval: str) -> tuple[str, str]:
+    """(the label under a bar, the bar's title start) of a period."""
+    if interval == "year":
+        return period, f"{period} 年"
+    parts = period.split("-")
+    if interval == "month":
+        return f"{int(parts[1])}月", f"{parts[0]} 年 {int(parts[1])} 月"
+    return str(int(parts[2])), f"{parts[0]} 年 {int(parts[1])} 月 {int(parts[2])} 日"
+
+
+def _labelled(period: str, interval: str, index: int, step: int) -> bool:
+    if step == 1:
+        return True
+    if interval == "year":
+        return int(period) % step == 0
+    return index % step == 0  # 1月, 3月, …; days 1, 6, 11, …
+
+
+def timeline_svg(timeline, link, selected=()) -> Markup:
+    """The bars of ``timeline`` (``searchapp.results.Timeline``); ``link(period)`` is where a
+    bar leads (to the results of that period, counted a level finer)."""
+    if timeline is None or not timeline.points:
         return Markup("")
-    first, last = years[0][0], years[-1][0]
-    counts = {year: (count, selected) for year, count, selected in years}
-    span = list(range(first, last + 1)) if last - first <= 60 else [y for y, _, _ in years]
-    top = max(count for _, count, _ in years) or 1
+    counts = dict(timeline.points)
+    span = _slots(timeline)
+    top = max(counts.values()) or 1
     slot = 100 / len(span)
     bar = min(slot * 0.7, MAX_BAR)
     step = _label_step(len(span))
     with_counts = _counts_fit(len(span), top)
     height = COUNT + BARS + LABEL
+    what = {"year": "每年", "month": "每月", "day": "每天"}[timeline.interval]
     parts = [f'<svg class="timeline" width="100%" height="{height}" role="img" '
-             f'aria-label="每年的结果数" xmlns="http://www.w3.org/2000/svg">']
-    for i, year in enumerate(span):
-        count, selected = counts.get(year, (0, False))
+             f'aria-label="{what}的结果数" xmlns="http://www.w3.org/2000/svg">']
+    for i, period in enumerate(span):
+        count = counts.get(period, 0)
+        label, named = _label(period, timeline.interval)
         centre = i * slot + slot / 2
         h = max(BARS * count / top, 2) if count else 0
-        css = "bar selected" if selected else "bar"
-        title = escape(f"{year} 年：{count} 篇")
+        css = "bar selected" if period in selected else "bar"
+        title = escape(f"{named}：{count} 篇")
         shapes = (f'<rect class="{css}" x="{centre - bar / 2:.2f}%" y="{COUNT + BARS - h:.1f}" '
                   f'width="{bar:.2f}%" height="{h:.1f}"><title>{title}</title></rect>')
         if count and with_counts:
             shapes += (f'<text class="count" x="{centre:.2f}%" y="{COUNT + BARS - h - 4:.1f}" '
                        f'text-anchor="middle">{count}</text>')
-        if count or selected:
-            url = escape(toggle_url(query, "year", str(year)), quote=True)
+        if count:
+            url = escape(link(period), quote=True)
             shapes = f'<a href="{url}" aria-label="{title}">{shapes}</a>'
         parts.append(shapes)
-        if step == 1 or year % step == 0:
+        if _labelled(period, timeline.interval, i, step):
             parts.append(f'<text class="year" x="{centre:.2f}%" y="{height - 4}" '
-                         f'text-anchor="middle">{year}</text>')
+                         f'text-anchor="middle">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,0 +1,131 @@
+"""The researchers' tools (issue 11) in a real browser on `newsearch serve`, over the dated
+archive: browsing by issue, the timeline's zoom, trends, on a desktop and on a phone. Screenshots
+go to build/screenshots/ to be looked at."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ROOT, free_port
+from test_browser import SCREENSHOTS, browser  # noqa: F401  (the browser fixture)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def archive_server(dated_index):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), "--index-dir", str(dated_index)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _shot(browser, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def _click(browser, wait, css: str, text: str | None = None):
+    def found(driver):
+        for element in driver.find_elements(By.CSS_SELECTOR, css):
+            if text is None or element.text.strip() == text:
+                return element
+        return False
+    element = wait.until(found)
+    element.click()
+
+
+def test_browse_from_the_papers_to_a_page_and_on(archive_server, browser):
+    browser.set_window_size(1200, 1400)
+    wait = WebDriverWait(browser, 15)
+    browser.get(archive_server + "/")
+    _click(browser, wait, "footer a", "按日期浏览")
+    wait.until(EC.title_contains("浏览"))
+    _click(browser, wait, ".papers a", "辽宁日报")
+    _click(browser, wait, ".years a", "2023 年")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".months .calendar")))
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".months .calendar")) == 12
+    _shot(browser, "browse-year")
+    _click(browser, wait, ".calendar caption a", "5 月")
+    _click(browser, wait, ".calendar td.has a", "1")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".issue-page")))
+    pages = [h.text.split()[0] for h in browser.find_elements(By.CSS_SELECTOR, ".issue-page h2")]
+    assert pages[:3] == ["第1版", "第2版", "第3版"]
+    _shot(browser, "browse-day")
+    _click(browser, wait, ".issue-page h2 a", "第2版")
+    wait.until(lambda d: "第2版" in d.find_element(By.TAG_NAME, "h1").text)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".issue-page")) == 1
+    _click(browser, wait, ".pager a", "下一版 →")
+    wait.until(lambda d: "第3版" in d.find_element(By.TAG_NAME, "h1").text)
+    first_article = browser.find_element(By.CSS_SELECTOR, ".page-articles a")
+    title = first_article.text
+    first_article.click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == title)
+    browser.back()
+    _click(browser, wait, ".pager a.next-day")
+    wait.until(lambda d: "2023-05-02" in d.find_element(By.TAG_NAME, "h1").text)  # a record of that paper
+
+
+def test_the_timeline_zooms_by_clicking(archive_server, browser):
+    browser.set_window_size(1200, 1400)
+    wait = WebDriverWait(browser, 15)
+    browser.get(archive_server + "/?q=档案")
+    total = int(browser.find_element(By.ID, "total").text)
+    year = wait.until(lambda d: next((a for a in d.find_elements(By.CSS_SELECTOR, ".timeline a")
+                                      if "2023 年" in (a.get_attribute("aria-label") or "")), False))
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", year)
+    wait.until(EC.url_contains("date_from=2023"))
+    in_year = int(browser.find_element(By.ID, "total").text)
+    assert 0 < in_year < total
+    labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".timeline text.year")]
+    assert labels == ["1月", "3月", "5月", "7月", "9月", "11月"]
+    assert "只知年份" in browser.find_element(By.CSS_SELECTOR, ".timeline-note").text
+    _shot(browser, "timeline-months")
+    month = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".timeline a")
+                 if "5 月" in (a.get_attribute("aria-label") or ""))
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", month)
+    wait.until(EC.url_contains("date_from=2023-05"))
+    assert int(browser.find_element(By.ID, "total").text) < in_year
+    _click(browser, wait, ".timeline-note a", "← 2023 年")
+    wait.until(lambda d: int(d.find_element(By.ID, "total").text) == in_year)
+
+
+def test_trends_and_browsing_on_a_phone(archive_server, browser):
+    browser.set_window_size(360, 800)
+    try:
+        wait = WebDriverWait(browser, 15)
+        browser.get(archive_server + "/trends?q=档案&q=发展")
+        chart = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "svg.trend")))
+        assert chart.size["width"] <= 360
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 360  # nothing sticks out of the page (the table scrolls in its box)
+        font = browser.execute_script(
+            "return parseFloat(getComputedStyle(document.querySelector('svg.trend text')).fontSize)")
+        assert font >= 12
+        _shot(browser, "trends-phone")
+        browser.get(archive_server + "/browse/辽宁日报/2023/5")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".calendar")))
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
+        _shot(browser, "browse-month-phone")
+    finally:
+        browser.set_window_size(1200, 1400)
