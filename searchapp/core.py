@@ -165,9 +165,11 @@ def _docnum(searcher, article_id: str) -> int | None:
 
 
 def get_article(index: SearchIndex, article_id: str, query_text: str = "",
-                fmt: Formatter | None = None, aliases: bool = True) -> results.ArticleDetail | None:
+                fmt: Formatter | None = None, aliases: bool = True,
+                at: int | None = None) -> results.ArticleDetail | None:
     """One article, its paragraphs with the matches of ``query_text`` marked (with ``aliases``,
-    the other names of the places it names too, as the search does)."""
+    the other names of the places it names too, as the search does); with ``at`` (a character
+    offset in the text, as the concordance gives it), which of the marks is the match there."""
     fmt = fmt or HtmlFormatter()
     searcher = index.searcher()
     docnum = _docnum(searcher, article_id)
@@ -182,11 +184,13 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
         except QueryError:
             terms = []
     text = values["text"]
+    spans = find_spans(text, terms)
     return results.ArticleDetail(
         **_shown(values),
         subtitle=values["subtitle"],
         text=text,
-        paragraphs=paragraphs(text, find_spans(text, terms), fmt),
+        paragraphs=paragraphs(text, spans, fmt),
+        mark_at=sum(1 for span in spans if span.end <= at) if at is not None and spans else None,
         page_id=values["page"],
         position=values["position"] or 0,
         kind=values["kind"],

@@ -126,6 +126,7 @@ class ArticleDetail:
     paper: str
     url: str
     page_label: str = ""  # the newspaper's page (版次, e.g. 第3版), when known
+    mark_at: int | None = None  # which mark (0: the first) is the match at the offset asked for
 
     def to_dict(self) -> dict:
         return {

@@ -204,9 +204,26 @@ def test_api_matches_the_schema_and_the_core(client, generated_search):
     assert [(l["id"], l["offset"], l["left"]) for l in data["lines"]] == \
         [(l.id, l.offset, l.left) for l in result.lines[5:10]]
     first = data["lines"][0]
-    assert first["url"].endswith(f"/articles/{first['id']}?q=%E7%BB%86%E6%B2%B3&aliases=0#first-match")
+    assert first["url"].endswith(
+        f"/articles/{first['id']}?q=%E7%BB%86%E6%B2%B3&at={first['offset']}&aliases=0#match-at")
     article = client.get(first["url"].split("#")[0])
-    assert article.status_code == 200 and 'id="first-match"' in article.get_data(as_text=True)
+    assert article.status_code == 200 and 'id="match-at"' in article.get_data(as_text=True)
+
+
+def test_a_line_links_to_its_own_occurrence_in_the_article(client):
+    """Each line's link scrolls to the mark of that occurrence, not to the first one."""
+    data = client.get("/api/kwic?q=发展&aliases=0&per_page=500").get_json()
+    by_article: dict[str, list[dict]] = {}
+    for line in data["lines"]:
+        by_article.setdefault(line["id"], []).append(line)
+    article_id, lines = max(by_article.items(), key=lambda item: len(item[1]))
+    assert len(lines) >= 3
+    for place, line in enumerate(sorted(lines, key=lambda l: l["offset"])):
+        page = client.get(line["url"].split("#")[0]).get_data(as_text=True)
+        body = page[page.index('<div class="body">'):]
+        before, after = body.split('<span id="match-at"></span>')
+        assert before.count("<mark") == place  # the marks before it: the occurrences before it
+        assert re.match(r'<mark( id="first-match")? class="at">' + re.escape(line["match"]) + "</mark>", after)
 
 
 def test_paging_visits_every_line_once(client):
@@ -286,7 +303,7 @@ def test_page_lists_the_lines_aligned_with_links(client, generated_search):
     assert len(rows) == min(50, result.total_lines)
     first = result.lines[0]
     assert rows[0][0] == first.left and rows[0][2] == first.match
-    assert rows[0][1] == f"/articles/{first.id}?q=%E7%BB%86%E6%B2%B3&amp;aliases=0#first-match"
+    assert rows[0][1] == f"/articles/{first.id}?q=%E7%BB%86%E6%B2%B3&amp;at={first.offset}&amp;aliases=0#match-at"
     assert "导出 CSV" in page and "format=csv" in page and "<strong>左语境</strong>" in page
     assert client.get(rows[0][1].replace("&amp;", "&")).status_code == 200
 

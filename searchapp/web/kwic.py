@@ -2,7 +2,7 @@
 line as CSV with ``format=csv``); both from ``searchapp.kwic.concordance``.
 
 Each line links to its article page with the query marked, at its first match
-(``#first-match``): the article page has no anchor per occurrence.
+(``?at=<offset>#match-at``: the article page anchors the mark at that offset).
 """
 
 from __future__ import annotations
@@ -40,10 +40,11 @@ def kwic_url(query: Query) -> str:
 
 
 def article_url(query: Query, line: KwicLine, external: bool = False) -> str:
-    """The article of ``line``, the query marked, scrolled to the first match."""
+    """The article of ``line``, the query marked, scrolled to the line's match (``at``: its
+    offset in the text; the article page anchors that mark as ``match-at``)."""
     extra = {} if query.aliases else {"aliases": "0"}
-    return url_for("pages.article", article_id=line.id, q=query.text, _external=external,
-                   _anchor="first-match", **extra)
+    return url_for("pages.article", article_id=line.id, q=query.text, at=line.offset, _external=external,
+                   _anchor="match-at", **extra)
 
 
 def _page(kwic: KwicRequest | None = None, status: int = 200, **context):

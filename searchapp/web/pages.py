@@ -129,13 +129,20 @@ def highlight_query(raw: str) -> str:
         return ""
 
 
-def _first_match(paragraphs: list[str]) -> list[str]:
-    """Give the first <mark> the id the result links scroll to."""
-    marked = list(paragraphs)
-    for i, paragraph in enumerate(marked):
-        if "<mark>" in paragraph:
-            marked[i] = paragraph.replace("<mark>", '<mark id="first-match">', 1)
-            break
+def _anchored(paragraphs: list[str], at: int | None = None) -> list[str]:
+    """Give the first <mark> the id the result links scroll to (``first-match``), and put the
+    anchor ``match-at`` before the ``at``-th one (the concordance's line; 0 is the first),
+    which is also marked out (class ``at``). The text is escaped: every <mark> is a match."""
+    marked = []
+    seen = 0
+    for paragraph in paragraphs:
+        pieces = paragraph.split("<mark>")
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            attributes = (' id="first-match"' if seen == 0 else "") + (' class="at"' if seen == at else "")
+            out.append(('<span id="match-at"></span>' if seen == at else "") + f"<mark{attributes}>" + piece)
+            seen += 1
+        marked.append("".join(out))
     return marked
 
 
@@ -144,10 +151,10 @@ def article(article_id: str):
     query_text = highlight_query(request.args.get("q", ""))
     index = get_index()
     found = core.get_article(index, article_id, query_text, HtmlFormatter(),
-                             aliases=request.args.get("aliases") != "0")
+                             aliases=request.args.get("aliases") != "0", at=request.args.get("at", type=int))
     if found is None:
         abort(404, description=f"没有编号为 {article_id} 的文章")
-    return render_template("article.html", article=found, paragraphs=_first_match(found.paragraphs),
+    return render_template("article.html", article=found, paragraphs=_anchored(found.paragraphs, found.mark_at),
                            q=query_text, related=core.related(index, article_id))
 
 
