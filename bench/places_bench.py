@@ -115,9 +115,9 @@ def corpus_items(corpus: str, ids: set[str] | None = None) -> Iterator[Item]:
                 start = line.find(b'"id": "') + 7
                 if line[start:line.find(b'"', start)].decode() not in ids:
                     continue
-            record = parse_record(file, number, line)
-            if isinstance(record, Article):
-                yield Item(corpus, record)
+            for record in parse_record(file, number, line):
+                if isinstance(record, Article):
+                    yield Item(corpus, record)
 
 
 def enriched(item: Item):

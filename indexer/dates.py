@@ -12,6 +12,10 @@ end is taken whole: ``..2019-06`` runs to 30 June 2019.
 An article is inside a range when everything its date could be is inside it: an article dated
 only "2023" is inside ``2023`` and ``2022..2024``, not inside ``2023-05`` (it may be from any
 month); one dated "2023-05" is inside ``2023-05`` and ``2023``, not inside ``2023-05-01``.
+
+The dates records and catalogs give are read once, when they are indexed (``read_date``): written
+``2023-5-4`` or ``2023/05/04``, stored ``2023-05-04``; an impossible one (``2023-13``,
+``2023-02-30``) is cut to its year, so the index holds only dates that exist.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import re
 from dataclasses import dataclass
 
 _END_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+# A date as archives write it: parts joined by one of "-", "/", "." (the same one throughout).
+_WRITTEN_RE = re.compile(r"^(\d{4})(?:([-/.])(\d{1,2})(?:\2(\d{1,2}))?)?$")
 # Precisions of a date or a range end.
 YEAR, MONTH, DAY = "year", "month", "day"
 
@@ -29,12 +35,40 @@ class DateError(ValueError):
     """A date or range that cannot be read; the message says why (in English)."""
 
 
+def read_date(text: str) -> tuple[str, str]:
+    """A date as a record or catalog writes it, as it is stored, and what was wrong with it
+    ("" if nothing): ``2023-5-4`` and ``2023/05/04`` -> ``("2023-05-04", "")``; an impossible
+    date keeps its year: ``2023-13`` -> ``("2023", "… there is no month 13; only its year is
+    kept")``; "" -> ``("", "")``.
+
+    Raises ``DateError`` when not even a year can be read (``yesterday``, ``0000``)."""
+    text = text.strip()
+    if not text:
+        return "", ""
+    match = _WRITTEN_RE.match(text)
+    if not match:
+        raise DateError(f"{text!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+    year, _, month, day = match.groups()
+    iso = "-".join(part for part in (year, month, day) if part is not None)
+    try:
+        return _end(iso)[2], ""
+    except DateError as error:
+        if month is None:
+            raise
+        return _end(year)[2], f"{error}; only its year is kept"
+
+
 def sort_date(date: str, year: int | None) -> int:
     """The sort date of an article with this ISO date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``,
-    or "") and year."""
+    or "") and year. A date that does not exist (as indexes made before ``read_date`` may hold)
+    counts as its year."""
     match = _END_RE.match(date.strip()) if date else None
     if match:
         y, m, d = match.groups()
+        try:
+            _end(date.strip())
+        except DateError:
+            return int(y) * 10000
         return int(y) * 10000 + int(m or 0) * 100 + int(d or 0)
     return (year or 0) * 10000
 
@@ -122,6 +156,21 @@ class DateRange:
         if first is not None and last is not None and first > last:
             raise DateError(f"the range {start_text}..{end_text} ends before it starts")
         return cls(first, last, start_text, end_text)
+
+    def clipped(self, other: "DateRange | None") -> "DateRange | None":
+        """The part of this range inside ``other`` too (``other`` ``None``: all of it; ``None``:
+        no day is in both): ``2023`` clipped to ``2023-05..2023-05`` is ``2023-05``."""
+        if other is None:
+            return self
+        starts = [(first, text) for first, text in ((self.first, self.start_text), (other.first, other.start_text))
+                  if first is not None]
+        ends = [(last, text) for last, text in ((self.last, self.end_text), (other.last, other.end_text))
+                if last is not None]
+        first, start_text = max(starts) if starts else (None, "")
+        last, end_text = min(ends) if ends else (None, "")
+        if first is not None and last is not None and first > last:
+            return None
+        return DateRange(first, last, start_text, end_text)
 
     def covers(self, value: int) -> bool:
         """Whether an article of sort date ``value`` is inside the range (all it may be)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from indexer import dates
 from indexer.articles import split_page
 from indexer.metadata import infer_year
 from indexer.normalize import HAN, normalize
@@ -384,10 +385,18 @@ def jsonl_batches(file: SourceFile, size: int = 200) -> Iterator[tuple[tuple[int
 _OPTIONAL_STR = ("date", "city", "paper", "source", "url", "subtitle")
 
 
-def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Problem | None:
-    """One JSON Lines record as an ``Article``; ``None`` for a blank line."""
+def parse_record(file: SourceFile, number: int, line: bytes) -> list[Article | Problem]:
+    """One JSON Lines record: its ``Article`` and the warnings about it (a date that does not
+    exist, cut to its year), or the ``Problem`` that keeps it out; ``[]`` for a blank line."""
     if not line.strip():
-        return None
+        return []
+    read = _record(file, number, line)
+    return read if isinstance(read, list) else [read]
+
+
+def _record(file: SourceFile, number: int, line: bytes) -> list[Article | Problem] | Problem:
+    """``parse_record`` of a line that is not blank: the problem that keeps it out, or the
+    warnings about it and its article."""
     source = shown(file.path)
     try:
         text = line.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -410,9 +419,11 @@ def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Proble
     for key in _OPTIONAL_STR:
         if data.get(key) is not None and not isinstance(data[key], str):
             return Problem(source, f'"{key}" must be a string', number)
-    date = (data.get("date") or "").strip()
-    if date and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date):
-        return Problem(source, f'"date" must look like YYYY, YYYY-MM or YYYY-MM-DD, not {date!r}', number)
+    try:
+        date, date_problem = dates.read_date(data.get("date") or "")
+    except dates.DateError as error:
+        return Problem(source, f'"date" {error}', number)
+    warnings = [Problem(source, f'"date" {date_problem}', number, skipped=False)] if date_problem else []
     districts = _str_list(data.get("district"))
     topics = _str_list(data.get("topic"))
     if districts is None or topics is None:
@@ -422,7 +433,7 @@ def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Proble
         return Problem(source, '"id" is longer than 200 characters', number)
     if any(char.isspace() or not char.isprintable() for char in record_id):
         return Problem(source, '"id" must not contain spaces or control characters', number)
-    return Article(
+    return [*warnings, Article(
         id=record_id,
         source=file.key,
         file=file.label,
@@ -439,7 +450,7 @@ def parse_record(file: SourceFile, number: int, line: bytes) -> Article | Proble
         topics=topics,
         paper=(data.get("paper") or data.get("source") or "").strip(),  # "source": its older name
         url=(data.get("url") or "").strip(),
-    )
+    )]
 
 
 def _is_text(value: str) -> bool:
@@ -507,9 +518,7 @@ class JsonLinesFormat(InputFormat):
 
     def articles(self, task: LinesTask) -> Iterator[Article | Problem]:
         for number, line in task.lines:
-            record = parse_record(task.file, number, line)
-            if record is not None:
-                yield record
+            yield from parse_record(task.file, number, line)
 
 
 FORMATS: list[InputFormat] = [PageFormat(), JsonLinesFormat()]
@@ -564,11 +573,16 @@ def load_catalog(root: Path) -> tuple[dict[str, CatalogEntry], list[Problem]]:
                 problems.append(Problem(where, "row without a file name", number))
                 continue
             year_text = (row.get("year") or "").strip()
-            date = (row.get("date") or "").strip()
             if year_text and not year_text.isdigit():
                 problems.append(Problem(where, f"year {year_text!r} is not a number", number))
                 continue
-            year = int(year_text) if year_text else (int(date[:4]) if date[:4].isdigit() else None)
+            try:
+                date, date_problem = dates.read_date(row.get("date") or "")
+            except dates.DateError as error:
+                date, date_problem = "", f"{error}; the row's date is not used"
+            if date_problem:
+                problems.append(Problem(where, f"date {date_problem}", number, skipped=False))
+            year = int(year_text) if year_text else (int(date[:4]) if date else None)
             entries[name] = CatalogEntry(
                 file=name,
                 date=date,

@@ -3,8 +3,16 @@ days with articles) -> one day's pages (版次) -> the articles of one page, in 
 
 Everything is read from the facet table of the index version (the paper facet's documents and
 ``DateSets``: the documents of each date), so a level costs a few set operations, plus the stored
-fields of one day's articles. Articles without a paper are browsed under ``NO_PAPER``; articles
-without pages (JSON Lines records) are listed by date, as one "page" without a number.
+fields of one day's articles. Articles without pages (JSON Lines records) are listed by date, as
+one "page" without a number.
+
+A paper is named in URLs by its *key* (``paper_key``): its name, with ``~``, ``/`` and ``\\``
+written ``~7E``, ``~2F``, ``~5C`` (a ``/``, even written ``%2F``, would reach the router as a
+``/`` and split the path; a browser turns ``\\`` into ``/``), and ``_``, ``.`` and ``..`` as a
+whole name escaped the same way (``~5F``): so a key is one path segment whatever the name, and
+``NO_PAPER`` (``_``), the key of the articles without a paper, is no paper's key. The functions
+here take the paper's *name* (``""``: none); ``paper_name`` reads a key back.
+
 Articles known only to their year or month are counted in their year (and month) but are on no
 day: a year and a month say how many there are.
 """
@@ -21,19 +29,53 @@ from pyroaring import BitMap
 from indexer import fields
 from indexer.dates import DAY, precision
 
-NO_PAPER = "_"  # the paper of articles whose paper is not known, in URLs
+NO_PAPER = "_"  # the key of the articles whose paper is not known, in URLs
 NO_PAPER_LABEL = "未注明报纸"
 _PAGE_NUMBER = re.compile(r"(\d+)")
+_ESCAPED = "~/\\"  # escaped in any name
+_WHOLE = ("_", ".", "..")  # escaped as a whole name
+_KEY = re.compile(r"(?:[^~]|~[0-9A-F]{2})*")
 
 
 class NotFound(LookupError):
     """No such paper, or nothing on that date or page; the message says what (in English)."""
 
 
+def _escaped(chars: str) -> str:
+    return "".join(f"~{ord(char):02X}" for char in chars)
+
+
+def paper_key(name: str) -> str:
+    """The paper ``name`` in URLs (``""``: ``NO_PAPER``): one path segment, read back by
+    ``paper_name``."""
+    if not name:
+        return NO_PAPER
+    if name in _WHOLE:
+        return _escaped(name)
+    return "".join(_escaped(char) if char in _ESCAPED else char for char in name)
+
+
+def paper_name(key: str) -> str:
+    """The name of the paper whose key is ``key`` (``""`` for ``NO_PAPER``); ``NotFound`` for a
+    key no name has (a ``~`` not followed by two hexadecimal digits, or a name not written as
+    ``paper_key`` writes it)."""
+    if key == NO_PAPER:
+        return ""
+    name = re.sub(r"~([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), key) if _KEY.fullmatch(key) else None
+    if not name or paper_key(name) != key:
+        raise NotFound(f"no paper {key!r} in the index")
+    return name
+
+
+def paper_label(name: str) -> str:
+    """How a paper is shown (``NO_PAPER_LABEL`` for none)."""
+    return name or NO_PAPER_LABEL
+
+
 def paper_docs(table, paper: str) -> BitMap:
-    """The live documents of a paper (``NO_PAPER``: those without one)."""
+    """The live documents of the paper named ``paper`` (``""``: those without one)."""
     values = table.facets["paper"].values
-    if paper == NO_PAPER:
+    if not paper:
         return table.live - BitMap.union(BitMap(), *values.values())
     if paper not in values:
         raise NotFound(f"no paper {paper!r} in the index")
@@ -41,15 +83,16 @@ def paper_docs(table, paper: str) -> BitMap:
 
 
 def papers(table) -> list[dict]:
-    """Each paper with its number of articles and its first and last year (most articles first)."""
+    """Each paper (its key, ``paper``, and name, ``label``) with its number of articles and its
+    first and last year (most articles first; the articles without a paper last)."""
     found = []
     names = sorted(table.facets["paper"].values, key=lambda p: (-len(table.facets["paper"].values[p]), p))
-    for name in [*names, NO_PAPER]:
+    for name in [*names, ""]:
         docs = paper_docs(table, name)
         if not docs:
             continue
         years = [year for year, members in sorted(table.dates.years.items()) if members.intersection_cardinality(docs)]
-        found.append({"paper": name, "label": NO_PAPER_LABEL if name == NO_PAPER else name,
+        found.append({"paper": paper_key(name), "label": paper_label(name),
                       "articles": len(docs), "first_year": years[0] if years else None,
                       "last_year": years[-1] if years else None})
     return found
@@ -83,6 +126,7 @@ def month(table, paper: str, year: int, month_number: int) -> dict:
     if not 1 <= month_number <= 12:
         raise NotFound(f"there is no month {month_number}")
     docs = paper_docs(table, paper)
+    _check_year(table, docs, year)
     base = year * 10000 + month_number * 100
     counts = _day_counts(table, docs, base + 1, base + 31)
     weeks = [[None if day == 0 else {"day": day, "articles": counts.get(base + day, 0)} for day in week]
@@ -99,12 +143,17 @@ def year_months(table, paper: str, year: int) -> dict:
     """A year of a paper: each month's calendar (as ``month``) and how many articles are known
     only to the year."""
     docs = paper_docs(table, paper)
-    members = table.dates.years.get(year)
-    if members is None or not members.intersection_cardinality(docs):
-        raise NotFound(f"no articles of {year} in this paper")
+    _check_year(table, docs, year)
     only_year = table.dates.docs.get(year * 10000)
     return {"year": year, "months": [month(table, paper, year, m) for m in range(1, 13)],
             "year_only": only_year.intersection_cardinality(docs) if only_year else 0}
+
+
+def _check_year(table, docs: BitMap, year: int) -> None:
+    """``NotFound`` unless some of ``docs`` (a paper's) are of ``year``."""
+    members = table.dates.years.get(year)
+    if members is None or not members.intersection_cardinality(docs):
+        raise NotFound(f"no articles of {year} in this paper")
 
 
 def _neighbour_month(table, docs: BitMap, base: int, step: int) -> str | None:

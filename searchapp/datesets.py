@@ -43,13 +43,13 @@ class DateSets:
         return self.dates[bisect_left(self.dates, first):bisect_right(self.dates, last)]
 
     def filter(self, span: DateRange) -> BitMap:
-        """The documents whose date lies wholly inside ``span``."""
+        """The documents whose date lies wholly inside ``span`` (the years present are looked
+        at, not every year of an open range)."""
         first = span.first if span.first is not None else 0
         last = span.last if span.last is not None else 99991231
         sets = []
-        for year in range(first // 10000, last // 10000 + 1):
-            docs = self.years.get(year)
-            if docs is None:
+        for year, docs in self.years.items():
+            if not first // 10000 <= year <= last // 10000:
                 continue
             if first <= year * 10000 + 101 and year * 10000 + 1231 <= last:
                 sets.append(docs)  # the whole year is inside

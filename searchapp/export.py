@@ -8,7 +8,8 @@ memory besides the order itself. ``settings.EXPORT_MAX_ROWS`` caps an export (a 
 lower the cap; ``limit`` asks for fewer); ``Export`` says the total and whether it was cut.
 
 The writers make text chunks: CSV (Python's ``csv``, a header row, a byte order mark first so
-that Excel and WPS read the file as UTF-8, lists joined with 、) and JSON Lines (one object per
+that Excel and WPS read the file as UTF-8, lists joined with 、, cells that would be read as
+formulas defused; the concordance writes its CSV with it too) and JSON Lines (one object per
 line, lists kept). No Flask and no argparse here: the API streams the chunks, the CLI writes them.
 """
 
@@ -25,7 +26,7 @@ from urllib.parse import quote
 from indexer import fields
 from searchapp import core, settings
 from searchapp.query import QueryError
-from searchapp.request import Query, _int_param
+from searchapp.request import Query, int_param
 from searchapp.store import SearchIndex
 
 COLUMNS = ("id", "title", "date", "year", "paper", "page_label", "city", "districts", "topics",
@@ -39,17 +40,19 @@ EXPORT_PARAMS = ("format", "limit")  # besides the query's
 
 
 def permalink(article_id: str) -> str:
-    """The article page's path (a front end may make it absolute)."""
+    """The article page's path: the ``url`` of the CLI's rows, which knows no host (the API
+    gives the page's absolute URL, as a citation's permalink)."""
     return "/articles/" + quote(article_id)
 
 
-def article_row(values: dict, score: float) -> dict:
-    """One article's row from its stored values (``fields.stored_values``)."""
+def article_row(values: dict, score: float, link: Callable[[str], str] = permalink) -> dict:
+    """One article's row from its stored values (``fields.stored_values``); ``link(id)`` is
+    its ``url``."""
     return {
         "id": values["id"], "title": values["title"], "date": values["date"], "year": values["year"],
         "paper": values["paper"], "page_label": values["page_label"], "city": values["city"],
         "districts": values["district"], "topics": values["topic"], "reporters": values["reporter"],
-        "source": values["file"] or values["source"], "url": permalink(values["id"]),
+        "source": values["file"] or values["source"], "url": link(values["id"]),
         "score": round(score, 4),
     }
 
@@ -73,22 +76,23 @@ class Export:
         return self.total > self.limit
 
 
-def export(index: SearchIndex, query: Query, limit: int = settings.EXPORT_MAX_ROWS) -> Export:
+def export(index: SearchIndex, query: Query, limit: int = settings.EXPORT_MAX_ROWS,
+           link: Callable[[str], str] = permalink) -> Export:
     """The first ``limit`` articles of ``query``'s result set, in the search's order (the page
-    and page size of ``query`` do not matter)."""
+    and page size of ``query`` do not matter); ``link(id)`` makes a row's ``url``."""
     found = core.result_set(index, query)
     total = len(found.docs)
-    return Export(total, limit, _rows(found, query.sort, min(total, limit)))
+    return Export(total, limit, _rows(found, query.sort, min(total, limit), link))
 
 
-def _rows(found: core.ResultSet, sort: str, count: int) -> Iterator[dict]:
+def _rows(found: core.ResultSet, sort: str, count: int, link: Callable[[str], str]) -> Iterator[dict]:
     order, scores = core.ordered(found, sort, count)
     searcher = found.searcher
     for start in range(0, len(order), BATCH_SIZE):
         batch = order[start:start + BATCH_SIZE]
         stored = {docnum: searcher.stored_fields(docnum) for docnum in sorted(batch)}
         for docnum in batch:
-            yield article_row(fields.stored_values(stored[docnum]), scores.get(docnum, 0.0))
+            yield article_row(fields.stored_values(stored[docnum]), scores.get(docnum, 0.0), link)
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -106,14 +110,15 @@ def _cell(value) -> object:
     return value
 
 
-def csv_chunks(rows: Iterable[dict]) -> Iterator[str]:
-    """CSV text: a byte order mark, the header row, one row per article (CRLF line ends)."""
+def csv_chunks(rows: Iterable[dict], columns: tuple[str, ...] = COLUMNS) -> Iterator[str]:
+    """CSV text: a byte order mark, the header row, one row per article (CRLF line ends);
+    ``columns`` (the export's by default; the concordance gives its own) and their order."""
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row[column]) for column in COLUMNS])
+        writer.writerow([_cell(row[column]) for column in columns])
         if buffer.tell() >= CHUNK_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -167,7 +172,7 @@ def export_options(args: Mapping, cap: int = settings.EXPORT_MAX_ROWS) -> tuple[
     if name not in FORMATS:
         raise QueryError(f"format must be one of {', '.join(FORMATS)}, not {raw!r}", "format",
                          code="unknown_format")
-    return FORMATS[name], _int_param(args, "limit", cap, 1, cap)
+    return FORMATS[name], int_param(args, "limit", cap, 1, cap)
 
 
 def export_filename(query: Query, fmt: Format) -> str:

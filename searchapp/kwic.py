@@ -28,18 +28,16 @@ left context read from the match outwards, or by the right context (``SORTS``).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from pyroaring import BitMap
 
 from indexer import fields
 from indexer.normalize import fold, normalize_with_offsets
-from searchapp import settings
+from searchapp import core, export, settings
 from searchapp.core import result_set
 from searchapp.query import QueryError
 from searchapp.request import FILTER_PARAMS, Query, choice_param, int_param, query_from_args
@@ -119,8 +117,13 @@ class KwicLine:
     offset: int  # where the match starts in the article's text (characters)
     term: str  # the query string it is an occurrence of (normalised)
 
+    @property
+    def when(self) -> str:
+        """The date as a hit shows it ("2023 年，日期不详" for a year only; "" when not known)."""
+        return core.when(self.date, self.year)
+
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "date": self.date, "year": self.year,
+        return {"id": self.id, "title": self.title, "date": self.date, "year": self.year, "when": self.when,
                 "left": self.left, "match": self.match, "right": self.right, "offset": self.offset,
                 "term": self.term}
 
@@ -261,16 +264,10 @@ def concordance(index: SearchIndex, request: KwicRequest, max_lines: int = setti
                       search_total=len(found.docs), truncated=truncated, aliases=found.widened)
 
 
-def csv_text(result: KwicResult, url: Callable[[KwicLine], str] | None = None) -> str:
-    """Every line of ``result`` as CSV (not one page): a header row, then one row per line;
-    with a byte order mark, so that spreadsheet programs read the Chinese as UTF-8. ``url``
-    adds a column with each line's link to its article."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*CSV_COLUMNS, *(["url"] if url else [])])
-    for line in result.lines:
-        data = line.to_dict()
-        row = ["" if data[name] is None else data[name] for name in CSV_COLUMNS]
-        writer.writerow([*row, *([url(line)] if url else [])])
-    return out.getvalue()
+def csv_chunks(result: KwicResult, url: Callable[[KwicLine], str] | None = None) -> Iterator[str]:
+    """Every line of ``result`` as CSV (not one page), written as the export writes its CSV
+    (``export.csv_chunks``: a byte order mark, a header row, formulas defused): one row per
+    line, ``CSV_COLUMNS``; ``url`` adds a column with each line's link to its article."""
+    columns = (*CSV_COLUMNS, *(("url",) if url else ()))
+    rows = ({**line.to_dict(), **({"url": url(line)} if url else {})} for line in result.lines)
+    return export.csv_chunks(rows, columns)

@@ -33,18 +33,21 @@ def _one_line(value: str) -> str:
 
 
 def _when(line: KwicLine) -> str:
-    return line.date or (f"{line.year} 年" if line.year else "—")
+    """The date as a hit shows it ("2023 年，日期不详" for a year only), "—" when not known."""
+    return line.when or "—"
 
 
-def render_line(line: KwicLine, width: int, colour: bool) -> str:
+def render_line(line: KwicLine, width: int, colour: bool, date_columns: int = 10) -> str:
     """``left match right  date  id``: the left context right-aligned in the columns ``width``
-    wide characters take, the right context padded as much, so the matches and the dates align."""
+    wide characters take, the right context padded as much, and the date padded to
+    ``date_columns`` columns, so the matches, the dates and the ids align."""
     left, match, right = _one_line(line.left), _one_line(line.match), _one_line(line.right)
     room = 2 * width
     left = " " * max(0, room - columns(left)) + left
     right = right + " " * max(0, room - columns(right))
     shown = f"{AnsiFormatter.START}{match}{AnsiFormatter.END}" if colour else match
-    tail = f"{_when(line):<10}  {_one_line(line.id)}"
+    when = _when(line)
+    tail = f"{when}{' ' * max(0, date_columns - columns(when))}  {_one_line(line.id)}"
     return f"{left} {shown} {right}  " + (f"{DIM}{tail}{RESET}" if colour else tail)
 
 
@@ -57,4 +60,5 @@ def render_kwic(result: KwicResult, colour: bool, limit: int | None = None) -> s
         summary += f"，显示前 {len(shown)} 处"
     if result.truncated:
         summary += "；已达上限，只列出了最新文章中的这些"
-    return "\n".join([summary, *(render_line(line, result.width, colour) for line in shown)])
+    date_columns = max((columns(_when(line)) for line in shown), default=0)
+    return "\n".join([summary, *(render_line(line, result.width, colour, date_columns) for line in shown)])

@@ -210,11 +210,14 @@ def int_param(args: Mapping, name: str, default: int, low: int, high: int) -> in
     return _int_param(args, name, default, low, high)
 
 
-def choice_param(args: Mapping, name: str, choices: tuple[str, ...], default: str) -> str:
-    """One of a few words (``default`` when not given); another is refused naming them
-    (``not_one_of``)."""
+def choice_param(args: Mapping, name: str, choices: tuple[str, ...], default: str,
+                 ignore_case: bool = False) -> str:
+    """One of a few words (``default`` when not given; with ``ignore_case``, in any case, as
+    file formats are taken: CSV is csv); another is refused naming them (``not_one_of``)."""
     raw = _one(args, name)
     value = default if raw is None or str(raw).strip() == "" else str(raw).strip()
+    if ignore_case and value.lower() in choices:
+        value = value.lower()
     if value not in choices:
         raise QueryError(f"{name} must be one of {', '.join(choices)}, not {value!r}", name, code="not_one_of")
     return value

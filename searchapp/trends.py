@@ -1,9 +1,9 @@
 """Trends: how many articles match each of a few queries, per year or per month.
 
-Each query is matched as the search matches it (``core.result_set``), within the filters given
-beside the queries (facets, ranges, dates), which apply to every query. Per period a point has
-the matching articles (``count``) and that count per 1,000 articles of the period that are
-within the same filters (``per_1000``): the archive's own size in that period, so that a period
+Each query is matched as the search matches it (``core.result_set``, all in one index version),
+within the filters given beside the queries (facets, ranges, dates, ``aliases``), which apply to
+every query. Per period a point has the matching articles (``count``) and that count per 1,000
+articles of the period that are within the same filters (``per_1000``): the archive's own size in that period, so that a period
 with more articles in the archive does not look like a rise. The periods are those in which the
 archive (within the filters) has articles: a period without matches is a point with 0; an
 article known less precisely than the interval (only its year, per month) is in no period.
@@ -75,7 +75,8 @@ def trends(index, texts: list[str], within: Query, interval: str = YEAR) -> Tren
     periods = [(period, docs) for period, docs in periods if docs]
     series = []
     for text in texts:
-        found = result_set(index, within.with_changes(text=text)).docs
+        # In the index version of ``base``: its periods' document numbers are that version's.
+        found = result_set(index, within.with_changes(text=text), base.searcher).docs
         points = []
         for period, docs in periods:
             count = docs.intersection_cardinality(found)

@@ -54,7 +54,7 @@ NAMED = [
     ("records.jsonl:2", "records.jsonl:2: invalid JSON"),
     ("records.jsonl:3", "records.jsonl:3: a line must be a JSON object"),
     ("records.jsonl:4", 'records.jsonl:4: missing or empty "text"'),
-    ("records.jsonl:5", 'records.jsonl:5: "date" must look like YYYY, YYYY-MM or YYYY-MM-DD'),
+    ("records.jsonl:5", """records.jsonl:5: "date" 'yesterday' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"""),
     ("records.jsonl:6", 'records.jsonl:6: "district" and "topic" must be a string or a list of strings'),
     ("records.jsonl:7", "records.jsonl:7: not UTF-8"),
     ("records.jsonl:8", 'records.jsonl:8: "text" holds an unpaired surrogate escape'),

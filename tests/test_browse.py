@@ -156,3 +156,69 @@ def test_nothing_there_is_a_404_never_a_500(dated_client, url):
 def test_browsing_takes_no_parameters(dated_client):
     response = dated_client.get("/api/browse?year=2023")
     assert response.status_code == 400 and response.get_json()["error"]["parameter"] == "year"
+
+
+def test_month_of_a_year_without_articles_is_a_404_as_the_year_is(dated_client):
+    for url in ("/api/browse/%E8%BE%BD%E5%AE%81%E6%97%A5%E6%8A%A5/0/1", "/api/browse/_/0/1",
+                "/api/browse/%E8%BE%BD%E5%AE%81%E6%97%A5%E6%8A%A5/1999/5"):
+        response = dated_client.get(url)
+        assert response.status_code == 404, url
+        _check(response.get_json(), "Error")
+        assert dated_client.get(url.replace("/api/", "/")).status_code == 404
+    assert dated_client.get("/api/browse/%E8%BE%BD%E5%AE%81%E6%97%A5%E6%8A%A5/2023/2").status_code == 200
+
+
+ODD_PAPERS = ["人民日报/海外版", "_", "..", "A~2FB", "a\\b"]
+
+
+@pytest.fixture(scope="module")
+def odd_client(tmp_path_factory):
+    """Papers whose names hold what a URL path would split or mistake: a "/", a name that is the
+    key of "no paper", a dot segment, what looks like an escape, a backslash; and records
+    without a paper."""
+    from indexer.build import build_index
+    from searchapp.web import create_app
+
+    root = tmp_path_factory.mktemp("odd-papers")
+    rows = ["file,date,year,paper,page"]
+    for number, paper in enumerate(ODD_PAPERS):
+        (root / f"p{number}.txt").write_text(f"\n第{number}版要闻\n\n本报讯 阜新县民生实事见效，第{number}条。\n", "utf-8")
+        escaped = paper.replace('"', '""')
+        rows.append(f'p{number}.txt,2023-05-0{number + 1},,"{escaped}",第1版')
+    (root / "catalog.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    (root / "r.jsonl").write_text('{"id": "loose", "text": "阜新", "date": "2023-05-01"}\n', "utf-8")
+    report = build_index([root], root.parent / "index", workers=1)
+    assert not report.problems, report.problems
+    return create_app({"INDEX_DIR": str(root.parent / "index"), "TESTING": True}).test_client()
+
+
+def test_every_paper_name_browses_down_to_its_page(odd_client):
+    listed = _get(odd_client, "/api/browse", "BrowsePapers")["papers"]
+    keys = {p["label"]: p["paper"] for p in listed}
+    assert set(keys) == {*ODD_PAPERS, "未注明报纸"} and len(set(keys.values())) == len(keys)
+    assert keys["未注明报纸"] == "_" and keys["_"] != "_" and all("/" not in key for key in keys.values())
+    index = odd_client.get("/browse").get_data(as_text=True)
+    for number, paper in enumerate(ODD_PAPERS):
+        # From the list of papers, link by link, to the day and the page.
+        href = dict((label, link) for link, label in re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', index))
+        paper_page = odd_client.get(href[paper.replace("&", "&amp;")])
+        assert paper_page.status_code == 200, (paper, href[paper])
+        year = re.search(r'<li><a href="([^"]+)">2023 年</a>', paper_page.get_data(as_text=True)).group(1)
+        day = re.search(r'<td class="has"><a href="([^"]+)"', odd_client.get(year).get_data(as_text=True)).group(1)
+        day_page = odd_client.get(day)
+        assert day_page.status_code == 200 and f"2023-05-0{number + 1}" in day_page.get_data(as_text=True)
+        page = re.search(r'<h2><a href="([^"]+)">第1版</a>', day_page.get_data(as_text=True)).group(1)
+        shown = odd_client.get(page).get_data(as_text=True)
+        assert f"第{number}版要闻" in shown
+        data = _get(odd_client, "/api" + day, "BrowseDay")
+        assert data["label"] == paper and data["paper"] == keys[paper]
+        assert [a["title"] for p in data["pages"] for a in p["articles"]] == [f"第{number}版要闻"]
+    # "_" is the articles without a paper, not the paper named "_".
+    loose = _get(odd_client, "/api/browse/_/2023/5/1", "BrowseDay")
+    assert [a["id"] for p in loose["pages"] for a in p["articles"]] == ["loose"]
+    assert _get(odd_client, f"/api/browse/{quote(keys['_'])}", "BrowsePaper")["label"] == "_"
+
+
+@pytest.mark.parametrize("key", ["~2", "~zz", "~41", "%7E2F", "~5F~5F"])
+def test_a_key_no_name_has_is_a_404(odd_client, key):
+    assert odd_client.get(f"/api/browse/{key}").status_code == 404

@@ -129,3 +129,118 @@ def test_trends_and_browsing_on_a_phone(archive_server, browser):
         _shot(browser, "browse-month-phone")
     finally:
         browser.set_window_size(1200, 1400)
+
+
+def _get_json(url: str):
+    import json
+    from urllib.request import urlopen
+
+    with urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+def test_the_concordance_sorts_and_each_line_lands_on_its_occurrence(archive_server, browser):
+    from urllib.parse import quote
+
+    from indexer.normalize import normalize
+
+    browser.set_window_size(1200, 1400)
+    wait = WebDriverWait(browser, 15)
+    browser.get(archive_server + "/kwic?q=发展&per_page=20")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.kwic tbody tr")))
+    data = _get_json(archive_server + "/api/kwic?q=" + quote("发展") + "&per_page=20")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.kwic tbody tr")
+    assert len(rows) == len(data["lines"]) == 20
+    assert browser.find_element(By.ID, "total-lines").text == str(data["total_lines"])
+    matches = browser.find_elements(By.CSS_SELECTOR, "table.kwic td.match")
+    assert {normalize(m.text) for m in matches} == {"发展"}
+    assert len({round(m.rect["x"]) for m in matches}) == 1  # the matches one above the other
+    dates = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table.kwic td.date")]
+    assert dates == [line["when"] or "—" for line in data["lines"]]
+    _shot(browser, "kwic")
+
+    _click(browser, wait, ".summary a", "左语境")
+    wait.until(EC.url_contains("sort=left"))
+    assert browser.find_element(By.CSS_SELECTOR, ".summary strong").text == "左语境"
+    by_left = _get_json(archive_server + "/api/kwic?q=" + quote("发展") + "&sort=left&per_page=20")
+    lefts = [cell.get_attribute("textContent") for cell in browser.find_elements(By.CSS_SELECTOR, "table.kwic td.left")]
+    assert lefts == [line["left"] for line in by_left["lines"]]
+    _shot(browser, "kwic-by-left")
+
+    # A line of an article with several lines: its link lands on that occurrence, not the first.
+    counts: dict[str, int] = {}
+    for line in by_left["lines"]:
+        counts[line["id"]] = counts.get(line["id"], 0) + 1
+    every = _get_json(archive_server + "/api/kwic?q=" + quote("发展") + "&per_page=500")["lines"]
+    chosen = None
+    for at, line in enumerate(by_left["lines"]):
+        offsets = sorted(other["offset"] for other in every if other["id"] == line["id"])
+        if offsets.index(line["offset"]) > 0:
+            chosen, rank = at, offsets.index(line["offset"])
+            break
+    assert chosen is not None
+    link = browser.find_elements(By.CSS_SELECTOR, "table.kwic td.match a")[chosen]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+    link.click()
+    wait.until(EC.url_contains("#match-at"))
+    marked = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".body mark.at")))
+    marks = browser.find_elements(By.CSS_SELECTOR, ".body mark")
+    assert [m.get_attribute("class") for m in marks].index("at") == rank
+    assert normalize(marked.text) == "发展"
+    top = browser.execute_script("return arguments[0].getBoundingClientRect().top", marked)
+    assert 0 <= top <= browser.execute_script("return window.innerHeight")  # scrolled to it
+    outline = browser.execute_script("return getComputedStyle(arguments[0]).outlineStyle", marked)
+    assert outline == "solid"
+    _shot(browser, "kwic-line-in-article")
+
+
+def test_the_result_pages_tools_and_the_articles_citation(archive_server, browser):
+    import feedparser
+    from urllib.request import urlopen
+
+    browser.set_window_size(1200, 1400)
+    wait = WebDriverWait(browser, 15)
+    browser.get(archive_server + "/?q=档案&paper=辽宁日报")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ol.hits li.hit")))
+    total = int(browser.find_element(By.ID, "total").text)
+    exports = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.export")}
+    assert set(exports) == {"导出 CSV", "导出 JSON Lines"}
+    with urlopen(exports["导出 CSV"], timeout=30) as response:
+        assert response.headers["X-Total-Count"] == str(total)
+        assert response.read().startswith(b"\xef\xbb\xbfid,title,")
+    with urlopen(exports["导出 JSON Lines"], timeout=30) as response:
+        assert len(response.read().decode("utf-8").splitlines()) == total
+    feed_link = browser.find_element(By.CSS_SELECTOR, "a.feed")
+    assert feed_link.text == "订阅"
+    with urlopen(feed_link.get_attribute("href"), timeout=30) as response:
+        feed = feedparser.parse(response.read())
+    assert not feed.bozo and len(feed.entries) == min(total, 50)
+    _shot(browser, "results-tools")
+
+    first = browser.find_element(By.CSS_SELECTOR, "ol.hits li.hit h2 a")
+    title = first.text
+    first.click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == title)
+    cite = browser.find_element(By.CSS_SELECTOR, "section.cite")
+    browser.execute_script("arguments[0].scrollIntoView()", cite)
+    assert cite.find_element(By.TAG_NAME, "h2").text == "引用"
+    citation = browser.find_element(By.ID, "citation").text
+    assert "[N]" in citation and "辽宁日报" in citation
+    permalink = browser.find_element(By.ID, "permalink").get_attribute("href")
+    assert browser.current_url.split("?")[0].split("#")[0] == permalink
+    links = {a.text: a.get_attribute("href") for a in cite.find_elements(By.CSS_SELECTOR, ".cite-links a")}
+    assert set(links) == {"RIS", "BibTeX"}
+    with urlopen(links["RIS"], timeout=30) as response:
+        ris = response.read().decode("utf-8")
+    assert ris.startswith("TY  - NEWS") and f"UR  - {permalink}" in ris
+    with urlopen(links["BibTeX"], timeout=30) as response:
+        assert response.read().decode("utf-8").startswith("@article{")
+    _shot(browser, "article-cite")
+    browser.set_window_size(360, 800)
+    try:
+        browser.get(archive_server + "/kwic?q=发展&per_page=20")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.kwic")))
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
+        _shot(browser, "kwic-phone")
+    finally:
+        browser.set_window_size(1200, 1400)

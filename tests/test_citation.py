@@ -170,7 +170,7 @@ def test_unknown_article_is_a_404_json_error(client):
 
 @pytest.mark.parametrize("params, parameter, reason", [
     ("format=pdf", "format", "unknown_format"),
-    ("format=RIS", "format", "unknown_format"),
+    ("format=XML", "format", "unknown_format"),
     ("style=apa", "style", "unknown_parameter"),
 ])
 def test_bad_parameters_are_400_json_errors(client, params, parameter, reason):
@@ -309,3 +309,19 @@ def test_bibtex_keys_are_stable_and_distinct():
 def test_download_names():
     assert attachment("rec-001.ris") == 'attachment; filename="rec-001.ris"'
     assert attachment("记录 1.bib") == "attachment; filename=\"___1.bib\"; filename*=UTF-8''%E8%AE%B0%E5%BD%95%201.bib"
+
+
+@pytest.mark.parametrize("name", ["RIS", "BibTeX", "GBT7714"])
+def test_the_format_is_read_in_any_case_as_the_exports_is(client, name):
+    hit = client.get("/api/search?q=发展").get_json()["hits"][0]
+    response = client.get(f"/api/articles/{hit['id']}/cite?format={name}")
+    assert response.status_code == 200
+    assert response.get_data() == client.get(f"/api/articles/{hit['id']}/cite?format={name.lower()}").get_data()
+
+
+def test_one_download_name_helper_for_every_attachment():
+    from searchapp.web.download import attachment as shared
+
+    assert attachment is shared
+    assert shared("newsearch-发展.csv", "newsearch-export.csv") == (
+        "attachment; filename=\"newsearch-export.csv\"; filename*=UTF-8''newsearch-%E5%8F%91%E5%B1%95.csv")

@@ -11,6 +11,9 @@ from datetime import date
 import jsonschema
 import pytest
 
+from indexer.build import build_index
+from searchapp import core
+from searchapp.web import create_app
 from searchapp.web.openapi import openapi_document
 
 
@@ -159,10 +162,14 @@ def test_the_cli_takes_a_date(cli, dated_index, articles):
     ranged = json.loads(cli("search", "档案", "--date", "2023-05-02..", "--json", "--per-page", "100",
                             index_dir=dated_index).stdout)
     assert {h["id"] for h in ranged["hits"]} == words & _scan(articles, "2023-05-02", None)
-    bad = cli("search", "档案", "--date", "2023-5-40", index_dir=dated_index)
-    assert bad.returncode == 2 and "date_from" in bad.stderr and "Traceback" not in bad.stderr
-    empty = cli("search", "档案", "--date", "..", index_dir=dated_index)
-    assert empty.returncode == 2
+    for command in ("search", "export", "kwic"):  # the option given is the one named
+        bad = cli(command, "档案", "--date", "2023-5-40", index_dir=dated_index)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stdout == ""
+        assert bad.stderr == "newsearch: error: --date: '2023-5-40' is not a date: 2023-05 has 31 days\n"
+        empty = cli(command, "档案", "--date", "..", index_dir=dated_index)
+        assert empty.returncode == 2 and empty.stderr.startswith("newsearch: error: --date: '..' is not a range")
+        reversed_ = cli(command, "档案", "--date", "2024..2023", index_dir=dated_index)
+        assert reversed_.returncode == 2 and "--date: the range 2024..2023 ends before it starts" in reversed_.stderr
 
 
 def _timeline_counts(articles, ids, period_of) -> dict[str, int]:
@@ -229,3 +236,43 @@ def test_sort_by_date_is_newest_first_with_stable_ties(dated_client, articles):
     paged = [h["id"] for page in (1, 2, 3, 4)
              for h in dated_client.get(f"/api/search?q=date:1000..9999&sort=date&per_page=10&page={page}").get_json()["hits"]]
     assert paged == [h["id"] for h in data["hits"]][:len(paged)]
+
+
+def test_dates_are_read_once_when_indexed(tmp_path):
+    """The review's repro: a record dated "2023-13" made /api/trends a 500 (the month 13 reached
+    the calendar); a catalog's "2023/05/06" was stored as written and no date filter found it."""
+    archive = tmp_path / "archive"
+    (archive / "pages").mkdir(parents=True)
+    (archive / "pages" / "p.txt").write_text("\n阜新县 民生实事见效\n\n本报讯 阜新县的民生实事见效。\n", "utf-8")
+    (archive / "catalog.csv").write_text("file,date,year,paper,page\npages/p.txt,2023/05/06,,辽宁日报,第2版\n",
+                                         "utf-8")
+    (archive / "records.jsonl").write_text(
+        '{"id":"b1","text":"阜新","date":"2023-13"}\n{"id":"b2","text":"阜新","date":"2023-5-4"}\n', "utf-8")
+    report = build_index([archive], tmp_path / "index", workers=1)
+    client = create_app({"INDEX_DIR": str(tmp_path / "index"), "TESTING": True}).test_client()
+
+    trends = client.get("/api/trends?q=阜新&interval=month")
+    assert trends.status_code == 200
+    assert [str(p) for p in report.problems] == [
+        f"{archive / 'records.jsonl'}:1: \"date\" '2023-13' is not a date: there is no month 13; "
+        "only its year is kept"]
+    assert [(p["period"], p["count"]) for p in trends.get_json()["series"][0]["points"]] == [
+        ("2023-05", 2)]
+    hits = {h["id"]: h for h in client.get("/api/search?q=阜新&per_page=100").get_json()["hits"]}
+    assert (hits["b1"]["date"], hits["b1"]["when"]) == ("2023", "2023 年，日期不详")
+    assert (hits["b2"]["date"], hits["b2"]["when"]) == ("2023-05-04", "2023-05-04")
+    on_day = client.get("/api/search?q=date:2023-05-06").get_json()["hits"]
+    assert on_day and all(h["date"] == "2023-05-06" and h["paper"] == "辽宁日报" for h in on_day)
+    day = client.get("/api/browse/辽宁日报/2023/5/6")
+    assert day.status_code == 200
+    assert {a["id"] for p in day.get_json()["pages"] for a in p["articles"]} == {h["id"] for h in on_day}
+
+
+@pytest.mark.parametrize("date, year, shown", [
+    ("2023-05-01", 2023, "2023-05-01"), ("2023-05", 2023, "2023 年 5 月，日期不详"),
+    ("2023", 2023, "2023 年，日期不详"), ("", 2021, "2021 年，日期不详"), ("", None, ""),
+    ("2023-13", 2023, "2023 年，日期不详"),  # an impossible date, as an older index may hold
+    ("2023-02-30", 2023, "2023 年，日期不详"),
+])
+def test_when_reads_the_stored_date(date, year, shown):
+    assert core.when(date, year) == shown

@@ -90,7 +90,10 @@ def test_csv_cells_hold_what_the_search_shows(client):
         assert row["districts"] == "、".join(hit["districts"]) and "海州区" in row["districts"].split("、")
         assert row["topics"] == "、".join(hit["topics"]) and row["reporters"] == "、".join(hit["reporters"])
         assert row["year"] == ("" if hit["year"] is None else str(hit["year"]))
-        assert float(row["score"]) == hit["score"] and row["url"] == f"/articles/{hit['id']}"
+        assert float(row["score"]) == hit["score"]
+        # The article page's absolute URL: the permalink its citation gives.
+        ris = client.get(f"/api/articles/{hit['id']}/cite?format=ris").get_data(as_text=True)
+        assert f"UR  - {row['url']}\r\n" in ris and row["url"] == f"http://localhost/articles/{hit['id']}"
 
 
 @pytest.mark.parametrize("params", QUERIES)
@@ -204,9 +207,12 @@ def test_cli_export_to_a_file_and_to_stdout_give_the_api_rows(client, generated_
     assert printed.returncode == 0 and printed.stderr == ""
     assert printed.stdout.encode("utf-8") == written
     api = export(client, {"q": "发展", "district": ["海州区", "细河区"], "sort": "date"}, "csv").get_data()
-    assert written == api and len(csv_rows(written.decode("utf-8"))) == total
+    # The same rows; the url the article page's path (the CLI knows no host), the API's absolute.
+    assert written == api.replace(b",http://localhost/articles/", b",/articles/")
+    assert len(csv_rows(written.decode("utf-8"))) == total and b"http" not in written
     lines = cli("export", "city:沈阳", "--format", "jsonl", index_dir=generated_index)
-    assert jsonl_rows(lines.stdout) == jsonl_rows(export(client, {"q": "city:沈阳"}, "jsonl").get_data(as_text=True))
+    api_rows = jsonl_rows(export(client, {"q": "city:沈阳"}, "jsonl").get_data(as_text=True))
+    assert jsonl_rows(lines.stdout) == [{**row, "url": row["url"].removeprefix("http://localhost")} for row in api_rows]
     assert list(tmp_path.iterdir()) == [target]  # no partial file left behind
 
 
@@ -379,3 +385,19 @@ def test_cli_export_draws_progress_on_a_terminal_only(generated_index, tmp_path)
     assert b"exporting [" in drawn and b"100.0%" in drawn  # the bar, on the terminal (stderr)
     assert stdout.decode("utf-8").startswith("exported ") and b"exporting" not in stdout
     assert len(jsonl_rows(target.read_text("utf-8"))) > 3
+
+
+def test_without_a_query_the_message_names_every_filter_the_dates_too(client):
+    error = client.get("/api/export?format=csv").get_json()["error"]
+    assert error["reason"] == "missing_query"
+    for name in ("city", "year_from", "date_from", "date_to"):
+        assert name in error["message"]
+    by_date = client.get("/api/export?date_from=2019&format=csv")  # a date alone is a filter enough
+    assert by_date.status_code == 200 and int(by_date.headers["X-Total-Count"]) > 0
+
+
+@pytest.mark.parametrize("name", ["CSV", "Csv", "JSONL"])
+def test_the_format_is_read_in_any_case(client, name):
+    response = client.get(f"/api/export?q=发展&format={name}")
+    assert response.status_code == 200
+    assert response.get_data() == client.get(f"/api/export?q=发展&format={name.lower()}").get_data()

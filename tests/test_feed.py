@@ -192,3 +192,22 @@ def test_date_filters_apply_to_the_feed(client):
     assert [local(e.link) for e in feed.entries] == [f"/articles/{h['id']}" for h in hits]
     assert all(e.published.startswith("2019-") for e in feed.entries)
     assert feed.feed.title.startswith("新闻档案检索：日期：")
+
+
+def test_an_entry_known_only_to_its_year_says_so_as_a_hit_does(client):
+    hits, _ = search_hits(client, "q=发展")
+    year_only = [h for h in hits if not h.get("date") and h.get("year")]
+    assert year_only
+    _, feed = get_feed(client, "q=发展")
+    entries = {local(e.link).rsplit("/", 1)[1]: e for e in feed.entries}
+    for hit in year_only:
+        entry = entries[hit["id"]]
+        assert entry.summary.startswith(f"{hit['year']} 年，日期不详") and hit["when"] == f"{hit['year']} 年，日期不详"
+        assert entry.published == f"{hit['year']}-01-01T00:00:00+08:00"
+
+
+def test_sort_and_page_are_ignored_as_the_docstring_says(client):
+    _, plain = get_feed(client, "q=发展")
+    for params in ("q=发展&sort=relevance&page=3", "q=发展&sort=bogus&page=0", "q=发展&page=x"):
+        _, feed = get_feed(client, params)
+        assert [e.id for e in feed.entries] == [e.id for e in plain.entries] and feed.feed.id == plain.feed.id

@@ -381,3 +381,64 @@ def test_cli_limit_csv_and_bad_options(generated_index, generated_search, cli):
         assert done.returncode == 2 and message in done.stderr and done.stdout == ""
     nothing = cli("kwic", "-发展", index_dir=generated_index)
     assert nothing.returncode == 2 and "no word to find" in nothing.stderr
+
+
+# -- the CSV, written as the export writes it; dates as hits show them ---------------------------
+
+
+def test_the_csv_is_the_exports_csv_with_its_formula_guard():
+    from searchapp.kwic import CSV_COLUMNS, KwicLine, KwicResult, csv_chunks
+
+    line = KwicLine(id="a1", title="=HYPERLINK(\"x\")", date="2023", year=2023, left="-1+2", match="发展",
+                    right="@SUM(A1)", offset=3, term="发展")
+    result = KwicResult(query="发展", strings=["发展"], width=5, sort="date", page=1, per_page=10,
+                        lines=[line], articles=1, search_total=1, truncated=False)
+    text = "".join(csv_chunks(result, lambda line: f"/articles/{line.id}"))
+    assert text.startswith("\ufeff") and text.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    assert rows == [[*CSV_COLUMNS, "url"],
+                    ["a1", "'=HYPERLINK(\"x\")", "2023", "2023", "3", "发展", "'-1+2", "发展", "'@SUM(A1)", "/articles/a1"]]
+
+
+def test_the_cli_csv_is_utf8_bytes_whatever_the_locale(generated_index):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "searchapp.cli", "kwic", "细河", "--no-aliases", "--csv",
+                           "--index-dir", str(generated_index)], capture_output=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode("utf-8", "replace")
+    assert done.stdout.startswith(b"\xef\xbb\xbfid,title,date,")
+    rows = list(csv.reader(io.StringIO(done.stdout.decode("utf-8-sig"), newline="")))
+    assert len(rows) > 1 and all(row[5] == "细河" for row in rows[1:])
+
+
+@pytest.mark.parametrize("url", ["/api/kwic?q=发展&format=CSV", "/api/kwic?q=发展&format=Csv"])
+def test_the_format_is_read_in_any_case_as_the_exports_and_citations_are(client, url):
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.get_data() == client.get("/api/kwic?q=发展&format=csv").get_data()
+
+
+def test_lines_say_a_date_known_only_to_its_year_as_hits_do(dated_client, dated_index, cli):
+    data = dated_client.get("/api/kwic?q=发展&per_page=500").get_json()
+    check(data, "KwicResult")
+    hits = {}
+    for page in (1, 2, 3):
+        hits.update({h["id"]: h for h in dated_client.get(
+            f"/api/search?q=发展&aliases=1&per_page=100&page={page}").get_json()["hits"]})
+    assert {line["when"] for line in data["lines"]} >= {"2023 年，日期不详", "2023 年 5 月，日期不详"}
+    for line in data["lines"]:
+        assert line["when"] == hits[line["id"]]["when"]
+    page = dated_client.get("/kwic?q=发展&per_page=500").get_data(as_text=True)
+    shown = re.findall(r'<td class="date">([^<]*)</td>', page)
+    assert shown == [line["when"] or "—" for line in data["lines"]]
+    printed = cli("kwic", "发展", index_dir=dated_index).stdout.splitlines()[1:]
+    assert len(printed) == len(data["lines"])
+    for text, line in zip(printed, data["lines"]):
+        assert f"  {line['when'] or '—'}" in text and text.rstrip().endswith(line["id"])
+    ids = [text.rstrip().rsplit(" ", 1)[1] for text in printed]
+    assert len({columns(text) - columns(line_id) for text, line_id in zip(printed, ids)}) == 1  # ids aligned

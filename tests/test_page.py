@@ -16,10 +16,9 @@ def html(response):
     return response.get_data(as_text=True)
 
 
-def _timeline(years: dict[int, int], selected=()) -> str:
+def _timeline(years: dict[int, int]) -> str:
     points = [(str(y), n) for y, n in sorted(years.items()) if n]
-    return str(timeline_svg(Timeline("year", "", points), lambda period: f"/?date_from={period}&date_to={period}",
-                            {str(y) for y in selected}))
+    return str(timeline_svg(Timeline("year", "", points), lambda period: f"/?date_from={period}&date_to={period}"))
 
 
 def _percent(svg: str, attribute: str) -> list[float]:

@@ -1,4 +1,5 @@
 import gzip
+import json
 import pickle
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from indexer.build import build_index
 from indexer.records import Article, Problem
 from indexer.sources import (InputFormat, SourceFile, Task, decode, DecodeError, find_sources, format_of,
-                             jsonl_lines, parse_record, read_page, fingerprint, registered)
+                             jsonl_lines, load_catalog, parse_record, read_page, fingerprint, registered)
 from searchapp.core import search
 from searchapp.request import Query
 from searchapp.store import SearchIndex
@@ -74,17 +75,55 @@ def test_jsonl_records_and_bad_lines(tmp_path):
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     file = SourceFile(path, str(tmp_path), "r.jsonl.gz", fingerprint(path), format_of("r.jsonl.gz"))
-    results = [parse_record(file, n, line) for n, line in jsonl_lines(file)]
-    good = [r for r in results if r is not None and not isinstance(r, Problem)]
+    results = [item for n, line in jsonl_lines(file) for item in parse_record(file, n, line)]
+    good = [r for r in results if not isinstance(r, Problem)]
     bad = [r for r in results if isinstance(r, Problem)]
     assert [a.id for a in good] == ["a1", "a2"]
     assert good[0].year == 2023 and good[0].city == "阜新" and good[0].districts == ["细河区"]
     assert [(p.line, p.reason.split(":")[0]) for p in bad] == [
         (4, "invalid JSON"), (5, "a line must be a JSON object"), (6, 'missing or empty "text" (a string is required)'),
-        (7, '"date" must look like YYYY, YYYY-MM or YYYY-MM-DD, not \'yesterday\''),
+        (7, '"date" \'yesterday\' is not a date'),
         (8, '"district" and "topic" must be a string or a list of strings')]
-    assert all(p.path == str(path) for p in bad)
+    assert all(p.path == str(path) and p.skipped for p in bad)
     assert good[0].source == str(path) and good[0].file == f"{tmp_path.name}/r.jsonl.gz"
+
+
+@pytest.mark.parametrize("written, stored, warning", [
+    ("2023-5-4", "2023-05-04", ""),
+    ("2023/05/06", "2023-05-06", ""),
+    ("2023.5", "2023-05", ""),
+    (" 2023 ", "2023", ""),
+    ("2023-13", "2023", "'2023-13' is not a date: there is no month 13; only its year is kept"),
+    ("2023-02-30", "2023", "'2023-02-30' is not a date: 2023-02 has 28 days; only its year is kept"),
+])
+def test_record_dates_are_stored_in_one_form_and_impossible_ones_cut_to_the_year(tmp_path, written, stored,
+                                                                                   warning):
+    line = json.dumps({"id": "b1", "text": "阜新", "date": written}, ensure_ascii=False).encode()
+    file = _file(tmp_path, "r.jsonl", line + b"\n")
+    *warnings, article = parse_record(file, 3, line)
+    assert isinstance(article, Article) and article.date == stored and article.year == 2023
+    assert [str(p) for p in warnings] == ([f'{file.path}:3: "date" {warning}'] if warning else [])
+    assert all(not p.skipped for p in warnings)
+
+
+def test_catalog_dates_are_stored_in_one_form_and_impossible_ones_warned(tmp_path):
+    (tmp_path / "catalog.csv").write_text(
+        "file,date,year,paper\n"
+        "a.txt,2023/05/06,,辽宁日报\n"
+        "b.txt,2023-5-4,,辽宁日报\n"
+        "c.txt,2023-13,,辽宁日报\n"
+        "d.txt,2023-02-30,2023,辽宁日报\n"
+        "e.txt,soon,2021,辽宁日报\n", "utf-8")
+    entries, problems = load_catalog(tmp_path)
+    assert {name: (e.date, e.year) for name, e in entries.items()} == {
+        "a.txt": ("2023-05-06", 2023), "b.txt": ("2023-05-04", 2023), "c.txt": ("2023", 2023),
+        "d.txt": ("2023", 2023), "e.txt": ("", 2021)}
+    where = tmp_path / "catalog.csv"
+    assert [str(p) for p in problems] == [
+        f"{where}:4: date '2023-13' is not a date: there is no month 13; only its year is kept",
+        f"{where}:5: date '2023-02-30' is not a date: 2023-02 has 28 days; only its year is kept",
+        f"{where}:6: date 'soon' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD; the row's date is not used"]
+    assert not any(p.skipped for p in problems)
 
 
 def test_formats_cut_files_into_tasks_of_plain_data(tmp_path):

@@ -10,6 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import jsonschema
 import pytest
 
+from searchapp import trends as core_trends
+from searchapp.request import Query
+from searchapp.store import SearchIndex
 from searchapp.web.openapi import openapi_document
 
 
@@ -125,3 +128,73 @@ def test_queries_are_escaped_on_the_page(dated_client):
     evil = '"<script>alert(1)</script>"'
     page = dated_client.get("/trends", query_string={"q": evil}).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
+
+
+def _points(svg: str) -> list[tuple[str, float, str]]:
+    """(css class, x in per cent, the period its link searches) of each point of a chart."""
+    found = []
+    for href, css, x in re.findall(r'<a href="([^"]+)"[^>]*><circle class="(s\d)" cx="([\d.]+)%"', svg):
+        found.append((css, float(x), parse_qs(urlparse(unescape(href)).query)["date_from"][0]))
+    return found
+
+
+def test_a_point_links_to_its_period_within_the_dates_asked_for(dated_client):
+    """The review: a trend filtered to May 2023, per year, linked 2023's point to all of 2023."""
+    page = dated_client.get("/trends?q=档案&date_from=2023-05&date_to=2023-05").get_data(as_text=True)
+    svg = page[page.index('<svg class="trend"'):page.index("</svg>")]
+    links = [parse_qs(urlparse(unescape(href)).query) for href in re.findall(r'<a href="([^"]+)"', svg)]
+    assert [(link["date_from"], link["date_to"]) for link in links] == [(["2023-05"], ["2023-05"])]
+    data = dated_client.get("/api/trends?q=档案&date_from=2023-05&date_to=2023-05").get_json()
+    found = dated_client.get("/api/search", query_string={k: v[0] for k, v in links[0].items()}).get_json()
+    assert found["total"] == data["series"][0]["points"][0]["count"]
+    wide = dated_client.get("/trends?q=档案&date_from=2022-12-31&interval=month").get_data(as_text=True)
+    assert "date_from=2022-12-31&amp;date_to=2022-12" in wide  # December from its last day on
+
+
+def test_the_chart_puts_periods_on_a_time_axis_with_gaps(dated_client):
+    data = dated_client.get("/api/trends?q=档案&interval=month").get_json()
+    periods = [p["period"] for p in data["periods"]]
+    assert "2022-05" in periods and "2022-12" in periods and not any("2022-06" <= p < "2022-12" for p in periods)
+    page = dated_client.get("/trends?q=档案&interval=month").get_data(as_text=True)
+    svg = page[page.index('<svg class="trend"'):page.index("</svg>")]
+    first, last = (int(p[:4]) * 12 + int(p[5:]) - 1 for p in (periods[0], periods[-1]))
+    months = last - first + 1  # every month from the first to the last
+    slot = 100 / months
+    points = _points(svg)
+    assert [period for _, _, period in points] == periods
+    for _, x, period in points:
+        assert x == pytest.approx((int(period[:4]) * 12 + int(period[5:]) - 1 - first + 0.5) * slot, abs=0.01)
+    # A line joins only periods next to each other in time.
+    neighbours = sum(1 for a, b in zip(periods, periods[1:])
+                     if int(b[:4]) * 12 + int(b[5:]) - int(a[:4]) * 12 - int(a[5:]) == 1)
+    assert svg.count('<line class="s0"') == neighbours < len(periods) - 1
+
+
+class _OneVersionIndex(SearchIndex):
+    """The real index, saying how many times a searcher was asked for: each ask may return a
+    newer version of the index (after a refresh), whose document numbers are not the old ones'."""
+
+    asked = 0
+
+    def searcher(self):
+        self.asked += 1
+        return super().searcher()
+
+
+def test_all_queries_of_a_trend_read_one_index_version(dated_index):
+    index = _OneVersionIndex(dated_index)
+    found = core_trends.trends(index, ["档案", "发展", "阜新"], Query(), "year")
+    assert len(found.series) == 3 and index.asked == 1
+
+
+def test_aliases_are_taken_as_the_search_takes_them(dated_client):
+    totals = []
+    for aliases in ("0", "1"):
+        response = dated_client.get(f"/api/trends?q=阜蒙县&aliases={aliases}")
+        assert response.status_code == 200
+        _check(response.get_json(), "Trends")
+        totals.append(response.get_json()["series"][0]["total"])
+        assert totals[-1] == dated_client.get(f"/api/search?q=阜蒙县&aliases={aliases}").get_json()["total"]
+    assert totals[0] < totals[1]  # 阜新蒙古族自治县 is found only with the aliases
+    page = dated_client.get("/trends?q=阜蒙县&aliases=0").get_data(as_text=True)
+    assert "aliases=0" in page  # kept in the form and in each point's link

@@ -8,7 +8,8 @@ from searchapp import core
 from searchapp.highlight import HtmlFormatter
 from searchapp.paging import CURSOR_PARAM
 from searchapp.query import QueryError
-from searchapp.request import FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, check_text, query_from_args
+from searchapp.request import (BOUND_PARAMS, DATE_PARAMS, FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, Query,
+                               check_text, query_from_args)
 from searchapp.store import IndexMissing
 from searchapp.web.index import get_index
 from searchapp.web.openapi import openapi_document
@@ -38,21 +39,29 @@ def no_index(error: IndexMissing):
     return error_response(503, "index_unavailable", str(error))
 
 
-def _parse(allowed: tuple[str, ...], require_something: bool):
+def check_known(allowed: tuple[str, ...]) -> None:
+    """Refuse a request to the API that has a parameter not in ``allowed`` (400
+    ``unknown_parameter``, the known ones listed): every API blueprint checks so."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}", unknown[0],
-                         code="unknown_parameter")
+        known = ", ".join(sorted(allowed)) or "none (this route takes no parameters)"
+        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {known}", unknown[0], code="unknown_parameter")
+
+
+def parse_query(allowed: tuple[str, ...], require_something: bool) -> Query:
+    """The request's query (``query_from_args``), its parameters checked against ``allowed``;
+    with ``require_something``, a q or a filter is required."""
+    check_known(allowed)
     query = query_from_args(request.args)
     if require_something and query.is_empty:
-        raise QueryError(f"q is required (or at least one of {', '.join(FACET_NAMES)})", "q",
-                         code="missing_query")
+        filters = ", ".join((*FACET_NAMES, *BOUND_PARAMS, *DATE_PARAMS))
+        raise QueryError(f"q is required (or at least one filter: {filters})", "q", code="missing_query")
     return query
 
 
 @bp.get("/search")
 def search():
-    query = _parse((*SEARCH_PARAMS, CURSOR_PARAM), require_something=True)
+    query = parse_query((*SEARCH_PARAMS, CURSOR_PARAM), require_something=True)
     cursor = request.args.get(CURSOR_PARAM, "")
     if cursor and "page" in request.args:
         raise QueryError("cursor and page cannot be used together: the cursor says where the next page starts",
@@ -62,16 +71,14 @@ def search():
 
 @bp.get("/facets")
 def facets():
-    query = _parse(FILTER_PARAMS, require_something=False)
+    query = parse_query(FILTER_PARAMS, require_something=False)
     buckets = core.facet_counts(get_index(), query)
     return jsonify({"query": query.text, "facets": {k: [b.to_dict() for b in v] for k, v in buckets.items()}})
 
 
 @bp.get("/articles/<path:article_id>")
 def article(article_id: str):
-    unknown = sorted(set(request.args) - {"q"})
-    if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: q", unknown[0], code="unknown_parameter")
+    check_known(("q",))
     query_text = check_text(request.args.get("q", ""))  # a q that does not parse marks nothing
     index = get_index()
     found = core.get_article(index, article_id, query_text, HtmlFormatter())

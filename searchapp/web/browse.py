@@ -7,8 +7,10 @@
     /browse/<paper>/<year>/<month>/<day>      the day's pages (版次), each with its articles
     /browse/<paper>/<year>/<month>/<day>/<page>   one page's articles in page order
 
-``<paper>`` is the paper's name (``_``: articles without one); ``<page>`` the page's number
-(3 for 第3版) or ``p<n>``, its place in the day, as the day gives it.
+``<paper>`` is the paper's key (``searchapp.browse.paper_key``: its name, a ``/`` in it written
+``~2F``, so that the router never splits it; ``_``: articles without a paper); ``<page>`` the page's
+number (3 for 第3版) or ``p<n>``, its place in the day, as the day gives it. A level with nothing
+there (no such paper, a year, month or day without its articles) is a 404.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from searchapp import browse
-from searchapp.query import QueryError
+from searchapp.web.api import check_known, error_response
 from searchapp.web.index import get_index
 from searchapp.web.openapi import OTHER_ERRORS, json_response
 
@@ -29,31 +31,29 @@ def _tables():
     return searcher, index.facet_table(searcher)
 
 
-def _no_parameters() -> None:
-    if request.args and request.path.startswith("/api/"):
-        name = sorted(request.args)[0]
-        raise QueryError(f"unknown parameter {name!r}; browsing takes none", name, code="unknown_parameter")
-
-
 def _answer(level: str, build, **context):
-    """The data of one level as JSON (``/api/…``) or as the page; 404 when there is nothing."""
-    _no_parameters()
+    """The data of one level as JSON (``/api/…``) or as the page; 404 when there is nothing.
+    ``build(name)`` makes the data of the paper named so (the ``paper`` key of the URL read)."""
+    if request.path.startswith("/api/"):
+        check_known(())  # browsing takes no parameters
     try:
-        data = build()
+        name = browse.paper_name(context["paper"]) if "paper" in context else ""
+        data = build(name)
     except browse.NotFound as error:
         if request.path.startswith("/api/"):
-            from searchapp.web.api import error_response
             return error_response(404, "not_found", str(error))
         abort(404, description=_chinese_not_found(context))
     if request.path.startswith("/api/"):
         return jsonify(_json(data))
-    return render_template("browse.html", level=level, data=data, **context)
+    return render_template("browse.html", level=level, data=data, name=name, **context)
 
 
 def _chinese_not_found(context: dict) -> str:
-    paper = context.get("paper")
-    label = browse.NO_PAPER_LABEL if paper == browse.NO_PAPER else paper
-    return f"{label or ''} 没有这一天（或这一版）的文章" if context.get("day") else f"没有找到 {label or ''} 的这一部分"
+    try:
+        shown = browse.paper_label(browse.paper_name(context["paper"])) if "paper" in context else ""
+    except browse.NotFound:
+        return "没有这份报纸"
+    return f"{shown} 没有这一天（或这一版）的文章" if context.get("day") else f"没有找到 {shown} 的这一部分"
 
 
 def _json(data):
@@ -66,22 +66,19 @@ def _json(data):
     return data
 
 
-def _label(paper: str) -> str:
-    return browse.NO_PAPER_LABEL if paper == browse.NO_PAPER else paper
-
-
 @bp.get("/browse", endpoint="papers")
 @bp.get("/api/browse", endpoint="api_papers")
 def papers():
     _, table = _tables()
-    return _answer("papers", lambda: {"papers": browse.papers(table)})
+    return _answer("papers", lambda _: {"papers": browse.papers(table)})
 
 
 @bp.get("/browse/<paper>", endpoint="paper")
 @bp.get("/api/browse/<paper>", endpoint="api_paper")
 def paper(paper: str):
     _, table = _tables()
-    return _answer("paper", lambda: {"paper": paper, "label": _label(paper), **browse.years(table, paper)},
+    return _answer("paper", lambda name: {"paper": paper, "label": browse.paper_label(name),
+                                          **browse.years(table, name)},
                    paper=paper)
 
 
@@ -89,7 +86,8 @@ def paper(paper: str):
 @bp.get("/api/browse/<paper>/<int:year>", endpoint="api_year")
 def year(paper: str, year: int):
     _, table = _tables()
-    return _answer("year", lambda: {"paper": paper, "label": _label(paper), **browse.year_months(table, paper, year)},
+    return _answer("year", lambda name: {"paper": paper, "label": browse.paper_label(name),
+                                         **browse.year_months(table, name, year)},
                    paper=paper, year=year)
 
 
@@ -97,7 +95,8 @@ def year(paper: str, year: int):
 @bp.get("/api/browse/<paper>/<int:year>/<int:month>", endpoint="api_month")
 def month(paper: str, year: int, month: int):
     _, table = _tables()
-    return _answer("month", lambda: {"paper": paper, "label": _label(paper), **browse.month(table, paper, year, month)},
+    return _answer("month", lambda name: {"paper": paper, "label": browse.paper_label(name),
+                                          **browse.month(table, name, year, month)},
                    paper=paper, year=year, month=month)
 
 
@@ -105,8 +104,8 @@ def month(paper: str, year: int, month: int):
 @bp.get("/api/browse/<paper>/<int:year>/<int:month>/<int:day>", endpoint="api_day")
 def day(paper: str, year: int, month: int, day: int):
     searcher, table = _tables()
-    return _answer("day", lambda: {"paper": paper, "label": _label(paper),
-                                   **browse.day(searcher, table, paper, year, month, day)},
+    return _answer("day", lambda name: {"paper": paper, "label": browse.paper_label(name),
+                                        **browse.day(searcher, table, name, year, month, day)},
                    paper=paper, year=year, month=month, day=day)
 
 
@@ -114,8 +113,8 @@ def day(paper: str, year: int, month: int, day: int):
 @bp.get("/api/browse/<paper>/<int:year>/<int:month>/<int:day>/<page>", endpoint="api_page")
 def page(paper: str, year: int, month: int, day: int, page: str):
     searcher, table = _tables()
-    return _answer("page", lambda: {"paper": paper, "label": _label(paper),
-                                    **browse.page(searcher, table, paper, year, month, day, page)},
+    return _answer("page", lambda name: {"paper": paper, "label": browse.paper_label(name),
+                                         **browse.page(searcher, table, name, year, month, day, page)},
                    paper=paper, year=year, month=month, day=day)
 
 
@@ -155,7 +154,7 @@ OPENAPI_SCHEMAS = {
         "papers": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["paper", "label", "articles", "first_year", "last_year"],
-            "properties": {"paper": {"type": "string", "description": "in URLs (_: no paper)"},
+            "properties": {"paper": {"type": "string", "description": "the paper's key in URLs (_: no paper)"},
                            "label": {"type": "string"}, "articles": _INT,
                            "first_year": {"type": ["integer", "null"]}, "last_year": {"type": ["integer", "null"]}}}}}},
     "BrowsePaper": {"type": "object", "additionalProperties": False,
@@ -182,7 +181,8 @@ OPENAPI_SCHEMAS = {
 
 _NOT_FOUND = {"404": json_response("Error", "No such paper, or no articles there.")}
 _PAPER = {"name": "paper", "in": "path", "required": True, "schema": {"type": "string"},
-          "description": "the paper's name; _ for articles without one"}
+          "description": "the paper's key, as /api/browse lists it: its name with ~, / and \\ written ~7E, ~2F, "
+                         "~5C (a name that is _, . or .. escaped whole: ~5F); _ for articles without a paper"}
 _YEAR = {"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}
 _MONTH_P = {"name": "month", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 12}}
 _DAY_P = {"name": "day", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 31}}

@@ -9,16 +9,14 @@ managers open. Errors are the API's JSON errors (400 for a bad parameter, 404 fo
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote
-
 from flask import Blueprint, Response, request, url_for
 
 from searchapp import core
 from searchapp.citation import FORMATS, cite, gbt7714, reference
 from searchapp.highlight import Formatter
 from searchapp.query import QueryError
-from searchapp.web.api import error_response
+from searchapp.web.api import check_known, error_response
+from searchapp.web.download import attachment
 from searchapp.web.index import get_index
 from searchapp.web.openapi import ERRORS, json_response
 
@@ -47,25 +45,14 @@ def citation_text(article) -> str:
 
 
 def _format() -> str:
-    unknown = sorted(set(request.args) - set(PARAMS))
-    if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(PARAMS)}", unknown[0],
-                         code="unknown_parameter")
-    chosen = request.args.get("format", "").strip() or DEFAULT_FORMAT
+    """The format asked for (any case: RIS is ris, as the export's and the concordance's are)."""
+    check_known(PARAMS)
+    given = request.args.get("format", "").strip()
+    chosen = given.lower() or DEFAULT_FORMAT
     if chosen not in FORMATS:
-        raise QueryError(f"format must be one of {', '.join(FORMATS)}, not {chosen!r}", "format",
+        raise QueryError(f"format must be one of {', '.join(FORMATS)}, not {given!r}", "format",
                          code="unknown_format")
     return chosen
-
-
-def attachment(filename: str) -> str:
-    """A ``Content-Disposition`` value for a download named ``filename``: an ASCII name for every
-    client, and the name itself (RFC 6266's ``filename*``) when it is not ASCII-safe."""
-    simple = re.sub(r"[^A-Za-z0-9_.~-]", "_", filename)
-    value = f'attachment; filename="{simple}"'
-    if simple != filename:
-        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
-    return value
 
 
 @bp.get("/api/articles/<path:article_id>/cite")

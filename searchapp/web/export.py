@@ -4,14 +4,15 @@ export links (``export_url``)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request, url_for
 
 from searchapp import settings
 from searchapp.export import EXPORT_PARAMS, FORMATS, export, export_filename, export_options
 from searchapp.request import FILTER_PARAMS, Query
-from searchapp.web.api import _parse
+from searchapp.web.api import parse_query
+from searchapp.web.download import attachment
 from searchapp.web.index import get_index
 from searchapp.web.openapi import ERRORS, PAGING_PARAMS
 from searchapp.web.openapi import FILTER_PARAMS as FILTER_PARAM_DOCS
@@ -28,24 +29,23 @@ def _cap() -> int:
                settings.EXPORT_MAX_ROWS)
 
 
-def content_disposition(filename: str, fallback: str) -> str:
-    """An attachment named ``filename`` (UTF-8, RFC 6266), or ``fallback`` for clients that
-    read only the ASCII name."""
-    if filename.isascii():
-        return f'attachment; filename="{filename}"'
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+def _permalinks():
+    """``id -> the article page's absolute URL`` (the citation's permalink), usable while the
+    rows stream, after the request context is gone: the URLs are built by this request's URL
+    adapter, as ``url_for`` builds them."""
+    adapter = current_app.create_url_adapter(request)
+    return lambda article_id: adapter.build("pages.article", {"article_id": article_id}, force_external=True)
 
 
 @bp.get("/export")
 def export_results():
-    query = _parse(ALLOWED_PARAMS, require_something=True)
+    query = parse_query(ALLOWED_PARAMS, require_something=True)
     fmt, limit = export_options(request.args, _cap())
-    result = export(get_index(), query, limit)
+    result = export(get_index(), query, limit, _permalinks())
     # A plain generator: the rows need only the searcher they hold, no request context (which
     # ``stream_with_context`` would keep pushed until the response is read or closed).
     response = Response(fmt.chunks(result.rows), content_type=f"{fmt.media_type}; charset=utf-8")
-    response.headers["Content-Disposition"] = content_disposition(export_filename(query, fmt),
-                                                                  export_filename(Query(), fmt))
+    response.headers["Content-Disposition"] = attachment(export_filename(query, fmt), export_filename(Query(), fmt))
     response.headers["X-Total-Count"] = str(result.total)
     response.headers["X-Export-Limit"] = str(result.limit)
     response.headers["X-Export-Truncated"] = "true" if result.truncated else "false"
@@ -85,7 +85,8 @@ _PARAMS = [
 ]
 
 _ROWS = ("Columns: id, title, date, year, paper, page_label, city, districts, topics, reporters, "
-         "source, url (the article page's path, /articles/<id>), score (0 with sort=date).")
+         "source, url (the article page's absolute URL, the permalink its citation gives), score (0 with "
+         "sort=date).")
 
 OPENAPI_PATHS = {
     "/api/export": {"get": {

@@ -4,7 +4,8 @@ can follow a query in a feed reader.
 The parameters are the search page's (``query_from_args``: ``q``, the facets, the ranges), and
 ``per_page`` (how many entries, at most ``FEED_ENTRIES``, which is the default); the order is
 always newest first (``sort=date``) and only the first page is given, so ``sort`` and ``page``
-are ignored, as are parameters the search does not know (as on the page). A bad parameter gets
+are ignored (not even checked: a search page's URL with its page number makes a good feed URL), as
+are parameters the search does not know (as on the page). A bad parameter gets
 the Chinese error page with status 400, as the search page does.
 
 - The feed's ``id`` and ``rel="self"`` link are the absolute URL of the feed for the query in its
@@ -16,7 +17,7 @@ the Chinese error page with status 400, as the search page does.
   date as known, the newspaper and page, and the snippets of the text around the matches.
 - An entry's ``published`` and ``updated`` are the article's date, at 00:00 in China (UTC+8),
   the papers' time zone. An article known only to its month or year is given the first day of
-  it (its summary says "2023 年" or "2023-05", not a day). An article with no date at all has no
+  it (its summary says so, as a hit does: "2023 年，日期不详"). An article with no date at all has no
   ``published``, and the feed's ``updated`` (it comes last in the feed, as in the search sorted
   by date).
 
@@ -34,7 +35,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request, url_for
 
-from indexer import fields
+from indexer import dates, fields
 from indexer.indexdir import INDEX_NAME, generation
 from searchapp import core, settings
 from searchapp.highlight import Formatter
@@ -48,6 +49,7 @@ bp = Blueprint("feed", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
 FEED_ENTRIES = 50
+IGNORED = ("sort", "page")  # a feed is the newest entries, its first page: not read, not checked
 CHINA = timezone(timedelta(hours=8), "UTC+8")
 SITE_NAME = "新闻档案检索"
 FACET_LABELS = {field.name: field.label for field in fields.FACETS}
@@ -112,15 +114,13 @@ def index_time(index_dir: Path) -> datetime:
 
 
 def published(date: str, year: int | None) -> datetime | None:
-    """The first moment (in China) of the day, month or year an article is known to be from."""
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", date.strip()) if date else None
-    try:
-        if match:
-            y, m, d = match.groups()
-            return datetime(int(y), int(m or 1), int(d or 1), tzinfo=CHINA)
-        return datetime(year, 1, 1, tzinfo=CHINA) if year else None
-    except ValueError:  # a month or day out of range
-        return datetime(year, 1, 1, tzinfo=CHINA) if year else None
+    """The first moment (in China) of the day, month or year an article is known to be from
+    (its date read as the index reads it: ``indexer.dates``)."""
+    value = dates.sort_date(date, year)
+    if not value:
+        return None
+    first = dates.interval(value)[0]
+    return datetime(first // 10000, first // 100 % 100, first % 100, tzinfo=CHINA)
 
 
 def _xml(value: str) -> str:
@@ -135,7 +135,7 @@ def _add(parent: ET.Element, name: str, text: str | None = None, **attributes: s
 
 
 def _summary(hit: Hit) -> str:
-    when = hit.date or (f"{hit.year} 年" if hit.year else "日期不详")
+    when = hit.when or "日期不详"
     where = f"{hit.paper} {hit.page_label}".strip()
     head = " · ".join(part for part in (when, where, hit.city) if part)
     text = " ".join(s.strip() for s in hit.snippets if s.strip())  # each says where it was cut (…)
@@ -175,7 +175,8 @@ def atom_feed(result: SearchResult, query: Query, entries: int, updated: datetim
 @bp.get("/feed.atom")
 def feed():
     entries = _entries(request.args)
-    query = query_from_args(request.args).with_changes(sort="date", result_page=1, per_page=entries)
+    args = {name: request.args.getlist(name) for name in request.args if name not in IGNORED}
+    query = query_from_args(args).with_changes(sort="date", result_page=1, per_page=entries)
     index = get_index()
     result = core.search(index, query, Formatter())
     body = atom_feed(result, query, entries, index_time(index.index_dir))

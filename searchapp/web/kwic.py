@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from searchapp import settings
-from searchapp.kwic import (PARAMS, SORTS, KwicLine, KwicRequest, concordance, csv_text,
-                            request_from_args)
+from searchapp.kwic import PARAMS, SORTS, KwicLine, KwicRequest, concordance, csv_chunks, request_from_args
 from searchapp.query import QueryError
 from searchapp.request import Query, choice_param
 from searchapp.web import messages
+from searchapp.web.api import check_known
+from searchapp.web.download import attachment
 from searchapp.web.index import get_index
 from searchapp.web.openapi import ERRORS, FILTER_PARAMS, PAGING_PARAMS, json_response
 
@@ -78,11 +79,8 @@ def page():
 
 @bp.get("/api/kwic")
 def api():
-    unknown = sorted(set(request.args) - set(API_PARAMS))
-    if unknown:
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(API_PARAMS))}", unknown[0],
-                         code="unknown_parameter")
-    chosen = choice_param(request.args, "format", FORMATS, FORMATS[0])
+    check_known(API_PARAMS)
+    chosen = choice_param(request.args, "format", FORMATS, FORMATS[0], ignore_case=True)
     kwic = request_from_args(request.args)
     result = concordance(get_index(), kwic)
 
@@ -91,8 +89,8 @@ def api():
 
     if chosen == "json":
         return jsonify(result.to_dict(url))
-    response = Response(csv_text(result, url), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = 'attachment; filename="kwic.csv"'
+    response = Response("".join(csv_chunks(result, url)), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = attachment("kwic.csv")
     response.headers["X-Total-Lines"] = str(result.total_lines)
     response.headers["X-Truncated"] = "true" if result.truncated else "false"
     return response
@@ -122,11 +120,13 @@ _KWIC_PARAMS = [
 OPENAPI_SCHEMAS = {
     "KwicLine": {
         "type": "object", "additionalProperties": False,
-        "required": ["id", "title", "date", "year", "left", "match", "right", "offset", "term", "url"],
+        "required": ["id", "title", "date", "year", "when", "left", "match", "right", "offset", "term", "url"],
         "properties": {
             "id": {"type": "string"}, "title": {"type": "string"},
             "date": {"type": "string", "description": "ISO date; \"\" when not known"},
             "year": {"type": ["integer", "null"]},
+            "when": {"type": "string", "description": "the date as a hit shows it: 2023-05-01, "
+                                                      "2023 年 5 月，日期不详, 2023 年，日期不详 (\"\": not known)"},
             "left": {"type": "string", "maxLength": settings.KWIC_MAX_WIDTH,
                      "description": "the characters before the match (plain text, not HTML); a run of "
                                     "whitespace holding a line break shown as one ¶"},

@@ -66,7 +66,7 @@ def _labelled(period: str, interval: str, index: int, step: int) -> bool:
     return index % step == 0  # 1月, 3月, …; days 1, 6, 11, …
 
 
-def timeline_svg(timeline, link, selected=()) -> Markup:
+def timeline_svg(timeline, link) -> Markup:
     """The bars of ``timeline`` (``searchapp.results.Timeline``); ``link(period)`` is where a
     bar leads (to the results of that period, counted a level finer)."""
     if timeline is None or not timeline.points:
@@ -87,9 +87,8 @@ def timeline_svg(timeline, link, selected=()) -> Markup:
         label, named = _label(period, timeline.interval)
         centre = i * slot + slot / 2
         h = max(BARS * count / top, 2) if count else 0
-        css = "bar selected" if period in selected else "bar"
         title = escape(f"{named}：{count} 篇")
-        shapes = (f'<rect class="{css}" x="{centre - bar / 2:.2f}%" y="{COUNT + BARS - h:.1f}" '
+        shapes = (f'<rect class="bar" x="{centre - bar / 2:.2f}%" y="{COUNT + BARS - h:.1f}" '
                   f'width="{bar:.2f}%" height="{h:.1f}"><title>{title}</title></rect>')
         if count and with_counts:
             shapes += (f'<text class="count" x="{centre:.2f}%" y="{COUNT + BARS - h - 4:.1f}" '

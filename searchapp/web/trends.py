@@ -2,7 +2,9 @@
 
 The chart needs no script: it is as wide as the page and never scaled (points placed in
 percentages of its width, text in CSS pixels, as the timeline), one line per query, each point a
-link to the search for that query in that period. Below it a table gives the same numbers.
+link to the search for that query in that period (within the dates asked for). Its x axis is time:
+every year (month) from the first to the last, a period without articles a gap in the lines.
+Below it a table gives the same numbers.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
-from indexer.dates import YEAR
+from indexer.dates import YEAR, DateRange
 from searchapp import trends as core_trends
 from searchapp.query import QueryError
 from searchapp.request import FILTER_PARAMS, Query, check_text, query_from_args
+from searchapp.web.api import check_known
 from searchapp.web.index import get_index
-from searchapp.web.openapi import ERRORS, FILTER_PARAMS as FILTER_DESCRIPTIONS, json_response
+from searchapp.web.openapi import ERRORS, FILTER_PARAMS as FILTER_DESCRIPTIONS, PAGING_PARAMS, json_response
 
 bp = Blueprint("trends", __name__)
 
 MEASURES = ("per_1000", "count")
-API_PARAMS = (*FILTER_PARAMS, "interval")
-TRENDS_PARAMS = (*API_PARAMS, "measure")  # the page's: which number the chart draws
+API_PARAMS = (*FILTER_PARAMS, "aliases", "interval")
 HEIGHT = 180  # px of the plotting area
 TOP = 14  # room above it
 BOTTOM = 20  # room below it for the periods
@@ -33,11 +35,8 @@ MAX_LABELS = 8
 
 def _request() -> tuple[list[str], Query, str, str]:
     """The queries, the filters beside them, the interval and the measure of this request."""
-    known = API_PARAMS if request.path.startswith("/api/") else TRENDS_PARAMS
-    unknown = sorted(set(request.args) - set(known))
-    if unknown and request.path.startswith("/api/"):
-        raise QueryError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}",
-                         unknown[0], code="unknown_parameter")
+    if request.path.startswith("/api/"):
+        check_known(API_PARAMS)
     texts = []
     for raw in request.args.getlist("q"):
         text = check_text(raw)
@@ -45,7 +44,8 @@ def _request() -> tuple[list[str], Query, str, str]:
             query_from_args({"q": text})  # report a query that does not parse, naming q
             if text not in texts:
                 texts.append(text)
-    filters = {name: request.args.getlist(name) for name in FILTER_PARAMS if name != "q" and name in request.args}
+    filters = {name: request.args.getlist(name) for name in (*FILTER_PARAMS, "aliases")
+               if name != "q" and name in request.args}
     within = query_from_args(filters)
     interval = request.args.get("interval") or YEAR
     measure = request.args.get("measure") or "per_1000"
@@ -72,10 +72,21 @@ def page():
 
 
 def _search_url(text: str, within: Query, period: str) -> str:
-    from indexer.dates import DateRange
-
-    query = within.with_changes(text=text, dates=DateRange.between(period, period), result_page=1)
+    """The search for ``text`` in ``period`` as far as it is within the dates asked for (a
+    year's point of a trend filtered to May links to May of that year, not to the year)."""
+    dates = DateRange.between(period, period).clipped(within.dates)
+    query = within.with_changes(text=text, dates=dates, result_page=1)
     return url_for("pages.search") + "?" + urlencode(query.to_params())
+
+
+def _axis(periods: list[str], interval: str) -> list[str]:
+    """Every year (or month) from the first of ``periods`` to the last: the chart's x is time,
+    so a period without articles is a gap in the lines, not a step left out (2022-05 and 2022-12
+    are seven months apart, not neighbours)."""
+    if interval == YEAR:
+        return [str(year) for year in range(int(periods[0]), int(periods[-1]) + 1)]
+    first, last = ((int(p[:4]) * 12 + int(p[5:7]) - 1) for p in (periods[0], periods[-1]))
+    return [f"{month // 12:04d}-{month % 12 + 1:02d}" for month in range(first, last + 1)]
 
 
 def _label_step(slots: int) -> int:
@@ -91,25 +102,29 @@ def chart_svg(found: core_trends.Trends, within: Query, measure: str) -> Markup:
     periods = [period for period, _ in found.periods]
     if not periods:
         return Markup("")
+    axis = _axis(periods, found.interval)
+    at = {period: i for i, period in enumerate(axis)}
+    slots = [at[period] for period in periods]  # where each period's points are on the axis
     values = [[getattr(point, measure) for point in series.points] for series in found.series]
     top = max((v for line in values for v in line), default=0) or 1
-    slot = 100 / len(periods)
+    slot = 100 / len(axis)
     height = TOP + HEIGHT + BOTTOM
     what = "每千篇中的篇数" if measure == "per_1000" else "篇数"
     parts = [f'<svg class="trend" width="100%" height="{height}" role="img" '
              f'aria-label="各时期匹配的{what}" xmlns="http://www.w3.org/2000/svg">',
              f'<text class="axis" x="0" y="{TOP - 3}">最高 {top:g}（{what}）</text>',
              f'<line class="base" x1="0%" x2="100%" y1="{TOP + HEIGHT}" y2="{TOP + HEIGHT}"/>']
-    step = _label_step(len(periods))
-    for i, period in enumerate(periods):
+    step = _label_step(len(axis))
+    for i, period in enumerate(axis):
         if i % step == 0:
             parts.append(f'<text class="period" x="{i * slot + slot / 2:.2f}%" y="{height - 4}" '
                          f'text-anchor="middle">{escape(period)}</text>')
     for number, (series, line) in enumerate(zip(found.series, values)):
-        xy = [(i * slot + slot / 2, TOP + HEIGHT - HEIGHT * v / top) for i, v in enumerate(line)]
+        xy = [(i * slot + slot / 2, TOP + HEIGHT - HEIGHT * v / top) for i, v in zip(slots, line)]
         css = f"s{number}"
-        for (x1, y1), (x2, y2) in zip(xy, xy[1:]):
-            parts.append(f'<line class="{css}" x1="{x1:.2f}%" y1="{y1:.1f}" x2="{x2:.2f}%" y2="{y2:.1f}"/>')
+        for (i, (x1, y1)), (j, (x2, y2)) in zip(zip(slots, xy), zip(slots[1:], xy[1:])):
+            if j == i + 1:  # neighbours in time; a period without articles between is a gap
+                parts.append(f'<line class="{css}" x1="{x1:.2f}%" y1="{y1:.1f}" x2="{x2:.2f}%" y2="{y2:.1f}"/>')
         for (x, y), point in zip(xy, series.points):
             title = escape(f"{series.q} · {point.period}：{point.count} 篇，每千篇 {point.per_1000:g}")
             url = escape(_search_url(series.q, within, point.period), quote=True)
@@ -156,6 +171,7 @@ OPENAPI_PATHS = {
              "schema": {"type": "array", "minItems": 1, "maxItems": core_trends.MAX_QUERIES,
                         "items": FILTER_DESCRIPTIONS[0]["schema"]}},
             *FILTER_DESCRIPTIONS[1:],
+            *(p for p in PAGING_PARAMS if p["name"] == "aliases"),
             {"name": "interval", "in": "query", "required": False,
              "schema": {"type": "string", "enum": list(core_trends.INTERVALS), "default": YEAR}},
         ],
