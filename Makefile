@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places bench-scale clean
+.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places bench-scale bench-engine clean \
+        engine-up engine-down engine-status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,7 @@ serve: install
 
 test: install-test
 	bash .ci/ensure-chromium
+	bash .ci/ensure-sphinx
 	$(BIN)/python -m pytest
 
 bench: bench-index bench-search bench-load
@@ -52,8 +54,30 @@ bench-relevance: $(VENV)/.installed-bench
 
 # Issue 9: generated archives of 100k, 300k and 1M articles (an hour or more; ~13 GB of disk at 1M);
 # SIZES=2000 for a quick look.
+# Issue 13: the scale archive (100k articles) on the SphinxQL backend, one shard and two, beside
+# the embedded index; SIZE=20000 for a quick look.
+bench-engine: install
+	bash .ci/ensure-sphinx
+	$(BIN)/python bench/engine_bench.py $(if $(SIZE),--size $(SIZE))
+
 bench-scale: install
 	$(BIN)/python bench/scale_bench.py $(if $(SIZES),--sizes $(SIZES))
+
+# Issue 13: deploy/'s sharded Sphinx engine on this machine (deploy/README.md): searchd nodes on
+# SphinxQL ports ENGINE_PORT, ENGINE_PORT+1, … (API ports +6), files in deploy/run/. engine-up
+# prints the backend URL (NEWSEARCH_BACKEND=sphinxql://127.0.0.1:9306/articles by default).
+SHARDS      ?= 2
+ENGINE_PORT ?= 9306
+
+engine-up: install
+	@bash .ci/ensure-sphinx
+	@$(BIN)/python -m indexer.engine_deploy up --shards $(SHARDS) --port $(ENGINE_PORT)
+
+engine-down: install
+	@$(BIN)/python -m indexer.engine_deploy down
+
+engine-status: install
+	@$(BIN)/python -m indexer.engine_deploy status
 
 clean:
 	rm -rf $(VENV) index build *.egg-info .pytest_cache bench/results

@@ -393,12 +393,13 @@ def summary(times: list[float]) -> dict:
             "max_ms": round(max(times), 2)}
 
 
-def time_queries(index_dir: Path, queries: list[tuple[str, dict]]) -> dict:
-    """The mix through the search core in this process, after a warm-up."""
+def time_queries(index_dir: Path, queries: list[tuple[str, dict]], backend: str | None = None) -> dict:
+    """The mix through the search core in this process, after a warm-up (on the embedded index
+    in ``index_dir``, or on the engine at ``backend``)."""
+    from searchapp.backends import open_backend
     from searchapp.core import search
     from searchapp.highlight import HtmlFormatter
     from searchapp.request import query_from_args
-    from searchapp.store import SearchIndex
 
     from indexer.analysis import segmenter
 
@@ -406,7 +407,7 @@ def time_queries(index_dir: Path, queries: list[tuple[str, dict]]) -> dict:
     fmt = HtmlFormatter()
     rss_before = _status_kib(os.getpid(), "VmRSS")
     started = time.perf_counter()
-    index = SearchIndex(index_dir)
+    index = open_backend(index_dir, backend)
     search(index, query_from_args({"q": "的"}), fmt)  # opens the index, builds the facet table
     first = time.perf_counter() - started
     warm = [q for n, q in enumerate(queries) if n % 10 == 0][:40]
@@ -414,12 +415,14 @@ def time_queries(index_dir: Path, queries: list[tuple[str, dict]]) -> dict:
         search(index, query_from_args(params), fmt)
     times: dict[str, list[float]] = {kind: [] for kind in KINDS}
     totals: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    every_total = []
     for kind, params in queries:
         query = query_from_args(params)
         began = time.perf_counter()
         result = search(index, query, fmt)
         times[kind].append((time.perf_counter() - began) * 1000)
         totals[kind].append(result.total)
+        every_total.append(result.total)
     every = [t for kind in KINDS for t in times[kind]]
     rss_after = _status_kib(os.getpid(), "VmRSS")
     index.close()
@@ -430,6 +433,7 @@ def time_queries(index_dir: Path, queries: list[tuple[str, dict]]) -> dict:
         "by_kind": {kind: {**summary(times[kind]), "median_total": int(statistics.median(totals[kind]))}
                     for kind in KINDS if times[kind]},
         "search_process_rss_growth_mib": round((rss_after - rss_before) / 1024, 1),
+        "totals": every_total,  # per query, in order (backends compared in bench/engine_bench.py)
     }
 
 

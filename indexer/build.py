@@ -132,21 +132,35 @@ def build_index(paths: list[Path], index_dir: Path, *, rebuild: bool = False,
     report = BuildReport()
     with WriteLock(index_dir) as lock:
         _clean_up(index_dir, lock, report)
-        found, scope = find_sources(paths)
-        files = _unique([f for f in found if isinstance(f, SourceFile)])
-        report.problems.extend(p for p in found if isinstance(p, Problem))
-        catalogs: dict[str, dict[str, CatalogEntry]] = {}
-        for root in sorted({f.root for f in files} | set(scope.folders)):
-            catalogs[root], problems = load_catalog(Path(root))
-            report.problems.extend(problems)
-        for folder in scope.folders:
-            if not any(f.root == folder for f in files):
-                report.problems.append(Problem(shown(folder), f"no archive files ({suffixes()}) found",
-                                               skipped=False))
+        files, catalogs, scope = gather_sources(paths, report)
         _Run(index_dir, report, rebuild, workers, limitmb, progress_factory).write(
             files, catalogs, scope.owns, _roots(files, scope))
     report.seconds = time.monotonic() - started
     return report
+
+
+def gather_sources(paths: list[Path], report: BuildReport
+                   ) -> tuple[list[SourceFile], dict[str, dict[str, CatalogEntry]], Scope]:
+    """The archive files under ``paths`` (each once), the catalogs of their folders (root ->
+    entries) and the run's scope; what is wrong with them goes to ``report``."""
+    found, scope = find_sources(paths)
+    files = _unique([f for f in found if isinstance(f, SourceFile)])
+    report.problems.extend(p for p in found if isinstance(p, Problem))
+    catalogs: dict[str, dict[str, CatalogEntry]] = {}
+    for root in sorted({f.root for f in files} | set(scope.folders)):
+        catalogs[root], problems = load_catalog(Path(root))
+        report.problems.extend(problems)
+    for folder in scope.folders:
+        if not any(f.root == folder for f in files):
+            report.problems.append(Problem(shown(folder), f"no archive files ({suffixes()}) found",
+                                           skipped=False))
+    return files, catalogs, scope
+
+
+def below(paths: list[Path]) -> Callable[[str], bool]:
+    """Whether a source (an absolute path) is one of ``paths`` or lies below one of them."""
+    prefixes = [str(absolute(p)) for p in paths]
+    return lambda key: any(key == p or key.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
 def remove_sources(paths: list[Path], index_dir: Path) -> BuildReport:
@@ -156,11 +170,7 @@ def remove_sources(paths: list[Path], index_dir: Path) -> BuildReport:
     report = BuildReport()
     if not indexdir.exists(index_dir):
         raise IndexBuildError(f"no index in {index_dir}")
-    prefixes = [str(absolute(p)) for p in paths]
-
-    def chosen(key: str) -> bool:
-        return any(key == p or key.startswith(p.rstrip("/") + "/") for p in prefixes)
-
+    chosen = below(paths)
     with WriteLock(index_dir) as lock:
         _clean_up(index_dir, lock, report)
         _Run(index_dir, report, False, 1, 64, None).write([], {}, chosen, set())
@@ -236,6 +246,55 @@ class _Holders:
             if not self.reader.is_deleted(docnum):
                 return self.reader.stored_fields(docnum).get(fieldname)
         return None
+
+
+def file_tasks(files: list[SourceFile], catalogs, holders, report: BuildReport) -> Iterator[Task]:
+    """Each file's tasks, as its format cuts it; a problem met while cutting goes to the report.
+    The file's catalog entry is looked up here, once, and its page id decided here, where the
+    ids taken are known (``holders``: ``_Holders`` or another index's alike), when its format
+    asks for one."""
+    for file in files:
+        entry = catalog_entry(catalogs.get(file.root, {}), file)
+        for task in file.format.tasks(file, entry, partial(page_id_for, file, holders, report)):
+            if isinstance(task, Problem):
+                report.problems.append(task)
+            else:
+                yield task
+
+
+def page_id_for(file: SourceFile, holders, report: BuildReport) -> str:
+    """The file's page id, qualified by its folder's name when another source holds it (an
+    updated file keeps the id its indexed version has)."""
+    kept = holders.indexed_value("page", file.key)
+    if kept and holders.holder("page", kept, file.key) is None:
+        holders.take("page", kept, file.key)
+        return kept
+    page_id = plain = page_id_of(file.relative)
+    folder = Path(file.root).name or "root"
+    number = 1
+    while (holder := holders.holder("page", page_id, file.key)) is not None:
+        number += 1
+        page_id = f"{folder}~{plain}" if number == 2 else f"{folder}~{plain}~{number - 1}"
+        if number == 2:
+            report.problems.append(Problem(
+                shown(file.path), f"page id {plain!r} is already used by {holder}; "
+                                  f"this page's articles are indexed under {page_id!r}", skipped=False))
+    holders.take("page", page_id, file.key)
+    return page_id
+
+
+def take_id(holders, article: Article, report: BuildReport) -> bool:
+    """Whether the article's id is free (it is then taken); if another source holds it, the
+    article is skipped, said in the report naming both."""
+    holder = holders.holder(schema.ID_FIELD, article.id, article.source)
+    if holder is not None:
+        where = article.file if article.kind != "record" else shown(article.source)
+        report.problems.append(Problem(
+            where, f"id {article.id!r} is already used by {holder}; skipped",
+            article.position if article.kind == "record" else None))
+        return False
+    holders.take(schema.ID_FIELD, article.id, article.source)
+    return True
 
 
 class _Run:
@@ -364,46 +423,11 @@ class _Run:
                                                "the version indexed before is kept", skipped=False))
 
     def _tasks(self, files: list[SourceFile], catalogs, holders: _Holders) -> Iterator[Task]:
-        """Each file's tasks, as its format cuts it; a problem met while cutting goes to the report.
-        The file's catalog entry is looked up here, once, and its page id decided here, where
-        the ids taken are known, when its format asks for one."""
-        for file in files:
-            entry = catalog_entry(catalogs.get(file.root, {}), file)
-            for task in file.format.tasks(file, entry, partial(self._page_id, file, holders)):
-                if isinstance(task, Problem):
-                    self.report.problems.append(task)
-                else:
-                    yield task
-
-    def _page_id(self, file: SourceFile, holders: _Holders) -> str:
-        """The file's page id, qualified by its folder's name when another source holds it
-        (an updated file keeps the id its indexed version has)."""
-        kept = holders.indexed_value("page", file.key)
-        if kept and holders.holder("page", kept, file.key) is None:
-            holders.take("page", kept, file.key)
-            return kept
-        page_id = plain = page_id_of(file.relative)
-        folder = Path(file.root).name or "root"
-        number = 1
-        while (holder := holders.holder("page", page_id, file.key)) is not None:
-            number += 1
-            page_id = f"{folder}~{plain}" if number == 2 else f"{folder}~{plain}~{number - 1}"
-            if number == 2:
-                self.report.problems.append(Problem(
-                    shown(file.path), f"page id {plain!r} is already used by {holder}; "
-                                      f"this page's articles are indexed under {page_id!r}", skipped=False))
-        holders.take("page", page_id, file.key)
-        return page_id
+        return file_tasks(files, catalogs, holders, self.report)
 
     def _add(self, writer, holders: _Holders, task: Task, article: Article) -> bool:
-        holder = holders.holder(schema.ID_FIELD, article.id, article.source)
-        if holder is not None:
-            where = article.file if article.kind != "record" else shown(article.source)
-            self.report.problems.append(Problem(
-                where, f"id {article.id!r} is already used by {holder}; skipped",
-                article.position if article.kind == "record" else None))
+        if not take_id(holders, article, self.report):
             return False
-        holders.take(schema.ID_FIELD, article.id, article.source)
         writer.add_article(article, task.file.fingerprint, task.catalog)
         self.report.articles_added += 1
         self.report.chars_indexed += len(article.text)

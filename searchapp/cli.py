@@ -58,11 +58,13 @@ def _print_report(report, args) -> int:
     return EXIT_PROBLEMS if report.problems else EXIT_OK
 
 
-def _write_index(args, run) -> int:
-    """Run an index-writing function; errors, Ctrl-C and SIGTERM end it with a message."""
+def _write_index(args, run, engine: str | None = None) -> int:
+    """Run an index-writing function; errors, Ctrl-C and SIGTERM end it with a message.
+    ``engine``: the URL of the engine it writes to (``None``: the embedded index)."""
     import signal
 
     from indexer.build import IndexBuildError, IndexBusy, WriteFailed
+    from indexer.engine import EngineError
 
     global _sigterm_received
     _sigterm_received = False
@@ -76,11 +78,12 @@ def _write_index(args, run) -> int:
             raise
     except (IndexBuildError, IndexBusy) as error:
         return _fail(str(error), EXIT_USAGE if isinstance(error, IndexBuildError) else EXIT_PROBLEMS)
-    except WriteFailed as error:
+    except (WriteFailed, EngineError) as error:
         return _fail(str(error), EXIT_PROBLEMS)
     except (KeyboardInterrupt, Terminated) as interruption:
         status = 130 if isinstance(interruption, KeyboardInterrupt) else 143
-        return _fail("interrupted; the index is as it was before this run", status)
+        return _fail("interrupted; the files written so far are in the engine, and the next run "
+                     "finishes the job" if engine else "interrupted; the index is as it was before this run", status)
     except OSError as error:
         return _fail(f"{error.filename or ''}: {error.strerror or error}", EXIT_PROBLEMS)
     finally:
@@ -95,7 +98,7 @@ def _write_index(args, run) -> int:
         print(f"indexed {report.articles_added} articles from {report.files_indexed} files "
               f"({report.files_unchanged} unchanged, {report.files_removed} removed with "
               f"{report.articles_removed} articles, {len(report.problems)} problems) "
-              f"in {report.seconds:.1f}s; {_index_dir(args)} holds {report.articles_total} articles")
+              f"in {report.seconds:.1f}s; {engine or _index_dir(args)} holds {report.articles_total} articles")
     return status
 
 
@@ -107,38 +110,70 @@ def cmd_index(args) -> int:
         return _fail("give the files or folders to index", EXIT_USAGE)
     paths = [Path(p) for p in args.paths] or [settings.DEFAULT_CORPUS]
     factory = None if args.quiet else (lambda total, label: Progress(total, label))
+    url = _engine_url(args)
+    if url:
+        from indexer.engine_build import build_engine_index
+
+        return _write_index(args, lambda: build_engine_index(paths, url, rebuild=args.rebuild,
+                                                             progress_factory=factory), engine=url)
     return _write_index(args, lambda: build_index(paths, _index_dir(args), rebuild=args.rebuild,
                                                   workers=args.workers, progress_factory=factory))
+
+
+def _engine_url(args) -> str | None:
+    """The engine ``--backend`` / ``$NEWSEARCH_BACKEND`` names, ``None`` for the embedded index;
+    a bad URL ends the command (exit 2)."""
+    from indexer.engine import EngineError
+    from searchapp.backends import backend_url
+
+    try:
+        return backend_url(args.backend)
+    except EngineError as error:
+        raise SystemExit(_fail(str(error), EXIT_USAGE)) from None
 
 
 def cmd_remove(args) -> int:
     from indexer.build import remove_sources
 
+    url = _engine_url(args)
+    if url:
+        from indexer.engine_build import remove_engine_sources
+
+        return _write_index(args, lambda: remove_engine_sources([Path(p) for p in args.paths], url), engine=url)
     return _write_index(args, lambda: remove_sources([Path(p) for p in args.paths], _index_dir(args)))
 
 
 def _open(args):
-    from searchapp.store import IndexMissing, SearchIndex
+    """The index to search: the engine of ``--backend`` / ``$NEWSEARCH_BACKEND``, else the
+    embedded index in ``--index-dir``."""
+    from indexer.engine import EngineError
+    from searchapp.backends import backend_url, open_backend
+    from searchapp.store import IndexMissing
 
     try:
-        return SearchIndex(_index_dir(args))
-    except IndexMissing as error:
+        return open_backend(_index_dir(args), backend_url(getattr(args, "backend", None)))
+    except (IndexMissing, EngineError) as error:
         raise SystemExit(_fail(str(error), EXIT_PROBLEMS)) from None
 
 
 def date_params(value: str | None) -> dict[str, str]:
-    """``--date``'s value as the ``date_from`` / ``date_to`` parameters (checked there)."""
+    """``--date``'s value (``2023-05``, ``2023-05-01..``, …) as the ``date_from`` / ``date_to``
+    parameters; raises ``QueryError`` naming ``--date``."""
+    from indexer.dates import DateError, DateRange
+    from searchapp.query import QueryError
+
     if value is None:
         return {}
-    start, dots, end = value.partition("..")
-    if not start.strip() and not end.strip():
-        return {"date_from": value}  # refused there, with the value named
-    return {"date_from": start.strip(), "date_to": (end if dots else start).strip()}
+    try:
+        span = DateRange.parse(value)
+    except DateError as error:
+        raise QueryError(f"--date: {error}", "date", code="bad_date") from None
+    return {name: text for name, text in (("date_from", span.start_text), ("date_to", span.end_text)) if text}
 
 
 def query_params(args) -> dict:
     """The query's parameters (the URL's names, checked by ``query_from_args``) from the options
-    ``add_query_options`` adds and the QUERY words."""
+    ``add_query_options`` adds and the QUERY words; raises ``QueryError`` for a bad ``--date``."""
     return {"q": " ".join(part.strip() for part in args.query),  # 阜新 招商 unquoted is one query
             "sort": args.sort, "aliases": "0" if args.no_aliases else "1",
             **{field.name: getattr(args, field.name) for field in fields.FACETS},
@@ -152,8 +187,8 @@ def cmd_search(args) -> int:
     from searchapp.request import query_from_args
     from searchapp.terminal import colour_wanted, dump_json, render_result, terminal_formatter
 
-    params = {**query_params(args), "page": str(args.page), "per_page": str(args.per_page)}
     try:
+        params = {**query_params(args), "page": str(args.page), "per_page": str(args.per_page)}
         query = query_from_args(params, max_chars=settings.MAX_QUERY_CHARS)
         if not query.text and query.is_empty:
             raise QueryError("empty query: type a word to search for", code="empty_query")
@@ -188,22 +223,18 @@ def cmd_show(args) -> int:
 
 
 def cmd_kwic(args) -> int:
-    from searchapp.kwic import concordance, csv_text, request_from_args
+    from searchapp.kwic import concordance, csv_chunks, request_from_args
     from searchapp.kwic_terminal import render_kwic
     from searchapp.query import QueryError
     from searchapp.terminal import colour_wanted
 
-    text = " ".join(part.strip() for part in args.query)
-    params = {"q": text, "width": args.width, "sort": args.sort, "aliases": "0" if args.no_aliases else "1",
-              **{field.name: getattr(args, field.name) for field in fields.FACETS},
-              **date_params(args.date)}
     try:
-        request = request_from_args(params)
+        request = request_from_args({**query_params(args), "width": args.width})  # sort: the concordance's
     except QueryError as error:
         return _fail(str(error), EXIT_USAGE)
     result = concordance(_open(args), request)
     if args.csv:
-        sys.stdout.write(csv_text(result))
+        _write_chunks(csv_chunks(result), None)  # UTF-8 bytes, as the export writes
     else:
         print(render_kwic(result, colour_wanted(), args.limit))
     return EXIT_OK
@@ -253,8 +284,8 @@ def cmd_export(args) -> int:
     from searchapp.query import QueryError
     from searchapp.request import query_from_args
 
-    params = {**query_params(args), "format": args.format, "limit": args.limit}
     try:
+        params = {**query_params(args), "format": args.format, "limit": args.limit}
         query = query_from_args(params)
         if query.is_empty:
             raise QueryError("empty query: give words to search for or a filter", code="empty_query")
@@ -307,8 +338,15 @@ def cmd_stats(args) -> int:
 def cmd_serve(args) -> int:
     from searchapp.web.serve import serve
 
+    from indexer.engine import EngineError
+    from searchapp.backends import backend_url
+
+    try:
+        backend = backend_url(args.backend)
+    except EngineError as error:
+        return _fail(str(error), EXIT_USAGE)
     return serve(index_dir=_index_dir(args), corpus=Path(args.corpus), host=args.host,
-                 port=args.port, threads=args.threads, workers=args.workers)
+                 port=args.port, threads=args.threads, workers=args.workers, backend=backend)
 
 
 def _positive(value: str) -> int:
@@ -363,13 +401,15 @@ def _terms_as_positionals(argv: list[str]) -> list[str]:
     return fixed
 
 
-def add_query_options(sub) -> None:
-    """A filter per facet, --date, --sort and --no-aliases (search, export)."""
+def add_query_options(sub, sort: bool = True) -> None:
+    """A filter per facet, --date, --no-aliases and (with ``sort``) --sort (search, export, kwic,
+    which has a --sort of its own)."""
     for field in fields.FACETS:
         sub.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
     sub.add_argument("--date", help="date (2023-05-01, 2023-05, 2023) or range (2023-05-01..2023-06-30, "
                                     "either end may be left open); as date:… in the query")
-    sub.add_argument("--sort", default="relevance", help="relevance (default) or date")
+    if sort:
+        sub.add_argument("--sort", default="relevance", help="relevance (default) or date")
     sub.add_argument("--no-aliases", action="store_true",
                      help="search a place only by the name typed (not 阜新蒙古族自治县 for 阜蒙县)")
 
@@ -381,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     def with_index(sub):
         sub.add_argument("--index-dir", help=f"index folder (default: ${settings.INDEX_DIR_ENV}, "
                                              "else index/ in the current folder)")
+        sub.add_argument("--backend", help="search engine: sphinxql://HOST:PORT/TABLE (default: "
+                                           "$NEWSEARCH_BACKEND, else the embedded index in --index-dir)")
         return sub
 
     index = with_index(commands.add_parser("index", help="index archive files (.txt pages, .jsonl[.gz])"))
@@ -423,10 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     kwic.add_argument("query", nargs="+", metavar="QUERY",
                       help="query, as for search (its words not excluded are listed; a phrase only where "
                            "it stands whole)")
-    for field in fields.FACETS:
-        kwic.add_argument(f"--{field.name}", action="append", help=f"{fields.described(field)} (repeat for several)")
-    kwic.add_argument("--date", help="date or range of dates, as for search")
-    kwic.add_argument("--no-aliases", action="store_true", help="a place only by the name typed")
+    add_query_options(kwic, sort=False)
     kwic.add_argument("--width", default=str(settings.KWIC_DEFAULT_WIDTH),
                       help=f"characters either side (default: {settings.KWIC_DEFAULT_WIDTH}, at most "
                            f"{settings.KWIC_MAX_WIDTH})")
@@ -473,12 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     if bad is not None:
         return _fail(f"argument {bad!r} is not valid UTF-8 text", EXIT_USAGE)
     args = build_parser().parse_args(_terms_as_positionals(argv))
+    from indexer.engine import EngineError
+    from searchapp.core import NotOnEngine
+
     try:
         return args.handler(args)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     except BrokenPipeError:
         return EXIT_OK
+    except (EngineError, NotOnEngine) as error:  # an engine that stopped answering, a tool it lacks
+        return _fail(str(error), EXIT_PROBLEMS)
 
 
 if __name__ == "__main__":

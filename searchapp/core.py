@@ -1,5 +1,9 @@
 """The search core: ``search(index, query, formatter) -> SearchResult`` and friends.
 
+Two backends sit under it: the embedded Whoosh index (``store.SearchIndex``, implemented here)
+and a SphinxQL engine (``searchapp.engine_search.EngineIndex``, which answers the same calls with
+the same result objects); the front ends do not know which one they have.
+
 No front-end code here (no Flask, no argparse): the web page, the JSON API and the CLI call
 these functions and only render what they return.
 """
@@ -14,7 +18,7 @@ from pyroaring import BitMap
 from whoosh import query as wq
 from whoosh.sorting import FieldFacet
 
-from indexer import fields, schema
+from indexer import dates, fields, schema
 from indexer.dates import DAY, MONTH, YEAR, DateRange
 from indexer.indexdir import live_terms, read_meta
 from searchapp import paging, results, settings
@@ -29,15 +33,26 @@ from searchapp.store import SearchIndex
 RELATED_COUNT = 5
 
 
+class NotOnEngine(Exception):
+    """What the SphinxQL backend does not do (the tools that walk whole result sets)."""
+
+
+def is_engine(index) -> bool:
+    """Whether ``index`` is a SphinxQL engine (``searchapp.engine_search.EngineIndex``) rather
+    than the embedded index: the functions here serve both, the embedded one themselves."""
+    return getattr(index, "is_engine", False)
+
+
 def when(date: str, year: int | None) -> str:
     """An article's date as it is shown: its day, or the month or year it is known to, said to
-    be only that ("2023 年，日期不详")."""
-    if len(date) == 10:
-        return date
-    if len(date) == 7:
-        return f"{date[:4]} 年 {int(date[5:])} 月，日期不详"
-    year = int(date[:4]) if date[:4].isdigit() else year
-    return f"{year} 年，日期不详" if year else ""
+    be only that ("2023 年，日期不详"). Read as the index reads it (``indexer.dates.sort_date``)."""
+    value = dates.sort_date(date, year)
+    kind = dates.precision(value)
+    if kind == DAY:
+        return dates.label(value)
+    if kind == MONTH:
+        return f"{value // 10000} 年 {value // 100 % 100} 月，日期不详"
+    return f"{value // 10000} 年，日期不详" if kind == YEAR else ""
 
 
 def _shown(values: dict) -> dict:
@@ -76,9 +91,14 @@ class ResultSet:
     docs: BitMap  # matched and within every filter
 
 
-def result_set(index: SearchIndex, query: Query) -> ResultSet:
-    """The documents ``query`` selects (its q, facet filters, ranges and dates)."""
-    searcher = index.searcher()
+def result_set(index: SearchIndex, query: Query, searcher=None) -> ResultSet:
+    """The documents ``query`` selects (its q, facet filters, ranges and dates); with
+    ``searcher`` (another result set's), in that index version, so that the sets of several
+    queries can be combined (document numbers differ between versions)."""
+    if is_engine(index):
+        raise NotOnEngine("this tool works on the embedded index only; the SphinxQL backend serves search, "
+                          "articles, pages, facets and statistics")
+    searcher = index.searcher() if searcher is None else searcher
     table = index.facet_table(searcher)
     docsets = DocSets(searcher, table.live, table.facets, table.dates)
     tree, widened = query.tree, {}
@@ -110,6 +130,8 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None,
     of the hits after this page."""
     started = time.perf_counter()
     fmt = fmt or HtmlFormatter()
+    if is_engine(index):
+        return index.search(query, fmt, cursor, started)
     found = result_set(index, query)
     searcher, table, tree, widened = found.searcher, found.table, found.tree, found.widened
     matched, filter_sets, final = found.matched, found.filter_sets, found.docs
@@ -141,17 +163,16 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None,
     )
 
 
-def timeline(dates, docs, within: DateRange | None) -> results.Timeline:
-    """``docs`` counted per period: per year, or, when the query is filtered to one year, per
-    month of it, or to one month (or day), per day of it. ``imprecise``: those of ``docs`` whose
-    date is known less precisely than the periods (a year only, in months)."""
+def timeline(date_sets, docs, within: DateRange | None) -> results.Timeline:
+    """``docs`` (already within ``within``, the query's dates) counted per period: per year,
+    or, when the query is filtered to one year, per month of it, or to one month (or day), per
+    day of it. ``imprecise``: those of ``docs`` whose date is known less precisely than the
+    periods (a year only, in months)."""
     kind = within.single_precision if within is not None else None
     interval = {None: YEAR, YEAR: MONTH, MONTH: DAY, DAY: DAY}[kind]
-    bounds = within if kind else None
-    points = dates.counts(docs, interval, bounds)
+    points = date_sets.counts(docs, interval, within if kind else None)
     placed = sum(count for _, count in points)
-    inside = docs if bounds is None else docs & dates.filter(bounds)
-    imprecise = len(inside - dates.undated) - placed
+    imprecise = len(docs - date_sets.undated) - placed
     return results.Timeline(interval, within.single if kind else "", points, imprecise)
 
 
@@ -171,11 +192,19 @@ def get_article(index: SearchIndex, article_id: str, query_text: str = "",
     the other names of the places it names too, as the search does); with ``at`` (a character
     offset in the text, as the concordance gives it), which of the marks is the match there."""
     fmt = fmt or HtmlFormatter()
+    if is_engine(index):
+        return index.get_article(article_id, query_text, fmt, aliases, at)
     searcher = index.searcher()
     docnum = _docnum(searcher, article_id)
     if docnum is None:
         return None
-    values = fields.stored_values(searcher.stored_fields(docnum))
+    return article_detail(searcher.stored_fields(docnum), query_text, fmt, aliases, at)
+
+
+def article_detail(stored: dict, query_text: str, fmt: Formatter, aliases: bool = True,
+                   at: int | None = None) -> results.ArticleDetail:
+    """An article from its stored values (any backend's), the matches of ``query_text`` marked."""
+    values = fields.stored_values(stored)
     terms = []
     if query_text.strip():
         try:
@@ -210,6 +239,8 @@ def related(index: SearchIndex, article_id: str, count: int = RELATED_COUNT,
             fmt: Formatter | None = None) -> list[results.Hit]:
     """Articles sharing the most key terms with this one (more-like-this on its keywords)."""
     fmt = fmt or HtmlFormatter()
+    if is_engine(index):
+        return index.related(article_id, count, fmt)
     searcher = index.searcher()
     docnum = _docnum(searcher, article_id)
     if docnum is None:
@@ -224,6 +255,8 @@ def related(index: SearchIndex, article_id: str, count: int = RELATED_COUNT,
 
 def page_articles(index: SearchIndex, page_id: str) -> list[dict]:
     """The articles of one newspaper page, in page order (stored fields)."""
+    if is_engine(index):
+        return index.page_articles(page_id)
     searcher = index.searcher()
     found = searcher.search(wq.Term("page", page_id), limit=None,
                             sortedby=FieldFacet("position"))
@@ -233,6 +266,8 @@ def page_articles(index: SearchIndex, page_id: str) -> list[dict]:
 def stats(index: SearchIndex, with_sources: bool = False) -> dict:
     """Counts and size of the index, its roots (folders indexed) with their files and articles,
     and with ``with_sources`` each source file with its number of articles."""
+    if is_engine(index):
+        return index.stats(with_sources)
     searcher = index.searcher()
     reader = searcher.reader()
     table = index.facet_table(searcher)

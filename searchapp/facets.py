@@ -45,19 +45,23 @@ class TermFacet:
 
     def buckets(self, within: BitMap, selected=()) -> list[FacetBucket]:
         """Values with their counts in ``within`` (selected ones always shown)."""
-        chosen = {str(value) for value in selected}
-        found = []
-        for value, docs in self.values.items():
-            count = docs.intersection_cardinality(within)
-            if count or value in chosen:
-                found.append(FacetBucket(value, count, value in chosen))
-        self._order(found)
-        shown = found[:self.field.max_buckets]
-        shown.extend(b for b in found[self.field.max_buckets:] if b.selected)
-        return shown
+        counts = {value: docs.intersection_cardinality(within) for value, docs in self.values.items()}
+        return shown_buckets(self.field, counts, selected)
 
-    def _order(self, buckets: list[FacetBucket]) -> None:
-        buckets.sort(key=lambda b: (-b.count, b.value))
+
+def shown_buckets(field: fields.Field, counts: dict[str, int], selected=()) -> list[FacetBucket]:
+    """A facet's buckets from its values' counts, as every backend shows them: values with a
+    count or selected, terms by count (most first), numbers latest first; at most the field's
+    ``max_buckets``, and every selected value."""
+    chosen = {str(value) for value in selected}
+    found = [FacetBucket(value, count, value in chosen) for value, count in counts.items() if count or value in chosen]
+    if field.facet == fields.RANGE_FACET:
+        found.sort(key=lambda b: int(b.value), reverse=True)
+    else:
+        found.sort(key=lambda b: (-b.count, b.value))
+    shown = found[:field.max_buckets]
+    shown.extend(b for b in found[field.max_buckets:] if b.selected)
+    return shown
 
 
 class RangeFacet(TermFacet):
@@ -84,9 +88,6 @@ class RangeFacet(TermFacet):
         """As ``TermFacet.buckets``; a selected range marks the values inside it."""
         chosen = [value for value in self.values if any(int(value) in span for span in selected)]
         return super().buckets(within, chosen)
-
-    def _order(self, buckets: list[FacetBucket]) -> None:
-        buckets.sort(key=lambda b: int(b.value), reverse=True)
 
 
 DATE_FILTER = "date"  # the key of a date range's set in ``filter_sets``

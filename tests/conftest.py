@@ -234,3 +234,29 @@ def dated_app(dated_index):
 @pytest.fixture()
 def dated_client(dated_app):
     return dated_app.test_client()
+
+
+# Issue 13: real Sphinx engines (``searchd`` processes on free ports, the layout of deploy/),
+# stopped at the end of the session whatever happened (tests/engine.py).
+@pytest.fixture(scope="session")
+def one_shard(tmp_path_factory):
+    """One node: the RT table ``shard1`` and the distributed table ``articles`` over it."""
+    from engine import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("sphinx-one"), shards=1)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def two_shards(tmp_path_factory):
+    """Two nodes (``shard1``, ``shard2``); ``articles`` on node 0 over both."""
+    from engine import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("sphinx-two"), shards=2)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -14,6 +14,8 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchapp import settings
+from indexer.engine import EngineError
+from searchapp.core import NotOnEngine
 from searchapp.query import QueryError
 from searchapp.store import IndexMissing
 from searchapp.web import api, index, messages, pages
@@ -78,6 +80,19 @@ def create_app(config: dict | None = None) -> Flask:
         if request.path.startswith("/api/"):
             return api.no_index(error)
         return render_template("error.html", status=503, message=messages.index_missing(error)), 503
+
+    @app.errorhandler(EngineError)
+    def engine_unavailable(error: EngineError):
+        app.logger.warning("search engine: %s", error)
+        if request.path.startswith("/api/"):
+            return api.error_response(503, "index_unavailable", str(error))
+        return render_template("error.html", status=503, message="检索引擎暂时无法回答（某个分片没有响应），请稍后再试。"), 503
+
+    @app.errorhandler(NotOnEngine)
+    def not_on_engine(error: NotOnEngine):
+        if request.path.startswith("/api/"):
+            return api.error_response(501, "not_implemented", str(error))
+        return render_template("error.html", status=501, message="这个功能只在内置索引上提供（SphinxQL 后端不支持）。"), 501
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

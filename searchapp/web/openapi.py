@@ -175,7 +175,8 @@ SCHEMAS = {
             "type": "object", "required": ["code", "message"], "additionalProperties": False,
             "properties": {
                 "code": {"type": "string", "enum": ["bad_parameter", "not_found", "method_not_allowed",
-                                                    "index_unavailable", "internal_error", "bad_request", "error"]},
+                                                    "index_unavailable", "internal_error", "bad_request", "error",
+                                                    "not_implemented"]},
                 "reason": {"type": "string", "enum": sorted(MESSAGES),
                            "description": "with bad_parameter: which kind of problem (stable)"},
                 "message": {"type": "string", "description": "what is wrong, in English"},
@@ -194,7 +195,8 @@ _BAD = {"400": _json("Error", "A bad or unknown parameter; `parameter` says whic
 _OTHER = {"405": {**_json("Error", "Another method than GET or HEAD; the Allow header lists the methods."),
                   "headers": {"Allow": {"schema": {"type": "string"}}}},
           "500": _json("Error", "The server failed to answer.")}
-_ERRORS = {**_BAD, **_OTHER, "503": _json("Error", "No index has been built yet.")}
+_ERRORS = {**_BAD, **_OTHER, "503": _json("Error", "No index has been built yet, or the search engine "
+                                                    "(a shard of it) does not answer.")}
 
 
 # For the feature modules' descriptions.

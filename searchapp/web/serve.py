@@ -46,12 +46,17 @@ def _gunicorn(app, options: dict):
 
 
 def serve(index_dir: Path, corpus: Path, host: str = "127.0.0.1", port: int = 8000,
-          threads: int = 4, workers: int | None = None) -> int:
-    if not index_exists(index_dir) and not corpus.exists():
-        print(f"newsearch: error: no index in {index_dir} and no corpus at {corpus}", file=sys.stderr)
-        return 1
-    ensure_index(index_dir, corpus)
-    app = create_app({"INDEX_DIR": str(index_dir)})
+          threads: int = 4, workers: int | None = None, backend: str | None = None) -> int:
+    """Serve the embedded index in ``index_dir`` (built from ``corpus`` on first run), or the
+    engine at ``backend`` (a ``sphinxql://`` URL: nothing is built)."""
+    if backend is None:
+        if not index_exists(index_dir) and not corpus.exists():
+            print(f"newsearch: error: no index in {index_dir} and no corpus at {corpus}", file=sys.stderr)
+            return 1
+        ensure_index(index_dir, corpus)
+    app = create_app({"INDEX_DIR": str(index_dir), "BACKEND": backend or "embedded"})
+    if backend is not None:
+        index_dir = backend
     workers = workers or min(os.cpu_count() or 1, 4)
     print(f"newsearch: serving {index_dir} on http://{host}:{port}/ "
           f"(gunicorn, {workers} workers x {threads} threads)", file=sys.stderr, flush=True)
