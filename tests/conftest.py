@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import opencc
@@ -260,3 +264,34 @@ def two_shards(tmp_path_factory):
         yield cluster
     finally:
         cluster.stop()
+
+
+@contextmanager
+def served(*args: str):
+    """``newsearch serve ARGS`` (the real gunicorn server) on a free port, its URL while it runs;
+    the server's stderr, when it ends, in ``served.stderr`` of the yielded object."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), *args],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = Served(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)  # polling a port with a deadline, not guessing at a duration
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        server.stderr = process.stderr.read()
+
+
+@dataclass
+class Served:
+    url: str
+    stderr: str = ""

@@ -4,11 +4,6 @@
 """
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -17,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, free_port
+from conftest import ROOT, served
 from indexer.normalize import normalize
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -27,22 +22,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(generated_index):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), "--index-dir",
-         str(generated_index)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=20)
+    with served("--index-dir", str(generated_index)) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,12 @@ go to build/screenshots/ to be looked at."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, free_port
+from conftest import served
 from test_browser import SCREENSHOTS, browser  # noqa: F401  (the browser fixture)
 
 pytestmark = pytest.mark.browser
@@ -22,22 +17,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def archive_server(dated_index):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port), "--index-dir", str(dated_index)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=20)
+    with served("--index-dir", str(dated_index)) as running:
+        yield running.url
 
 
 def _shot(browser, name: str) -> None:

@@ -217,34 +217,14 @@ def test_a_shard_down_is_a_clear_error_not_a_500(two_shards, engine_url, engine_
 
 def test_newsearch_serve_on_the_engine(engine_url):
     """The real server (gunicorn) on the two-shard engine, as `newsearch serve --backend URL`."""
-    import socket
-    import subprocess
-    import sys
-    import time
     import urllib.request
 
-    from conftest import ROOT, free_port
+    from conftest import served
 
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "serve", "--port", str(port),
-                                "--backend", engine_url], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=%E5%8F%91%E5%B1%95") as response:
+    with served("--backend", engine_url) as running:
+        with urllib.request.urlopen(f"{running.url}/api/search?q=%E5%8F%91%E5%B1%95") as response:
             data = json.loads(response.read())
         assert data["total"] > 10 and data["hits"][0]["snippets"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?q=%E5%8F%91%E5%B1%95") as response:
+        with urllib.request.urlopen(f"{running.url}/?q=%E5%8F%91%E5%B1%95") as response:
             assert response.status == 200 and "<mark>" in response.read().decode("utf-8")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    assert "Traceback" not in process.stderr.read()
+    assert "Traceback" not in running.stderr
