@@ -35,6 +35,7 @@ from array import array
 from collections import Counter
 
 from whoosh.formats import Existence, Frequency
+from whoosh.index import FileIndex
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_uint
@@ -343,9 +344,10 @@ class CheckedWriter(_CountedCommit, GramSegmentWriter):
 
 
 class _Worker(SubWriterTask):
-    def __init__(self, *args, parent: int):
+    def __init__(self, *args, parent: int, schema):
         super().__init__(*args)
         self.parent = parent
+        self.schema = schema
         self.daemon = True
 
     def run(self):
@@ -353,7 +355,9 @@ class _Worker(SubWriterTask):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, if it has one
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # blocked by the parent for the fork
         _die_with_parent(self.parent)
-        ix = self.storage.open_index(self.indexname)
+        # The parent's schema (this version's: ``indexdir.open_for_writing``), not the one pickled
+        # in the index, which may name classes that have moved: a rebuild must work.
+        ix = FileIndex(self.storage, schema=self.schema, indexname=self.indexname)
         writer = self.writer = GramSegmentWriter(ix, _lk=False, **self.kwargs)
         while self.running:
             job = self.jobqueue.get()
@@ -449,7 +453,7 @@ class ParallelWriter(_CountedCommit, MpWriter, GramSegmentWriter):
 
     def _new_task(self):
         task = _Worker(self.storage, self.indexname, self._jobs, self.resultqueue, self.subargs,
-                       self.multisegment, parent=os.getpid())
+                       self.multisegment, parent=os.getpid(), schema=self.schema)
         self.tasks.append(task)
         # Until the worker has its own signal handlers, the parent's must not run in it.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)

@@ -20,7 +20,7 @@ from indexer.schema import SCHEMA_VERSION, build_schema
 from searchapp.store import IndexMissing, IndexOutdated, SearchIndex
 from searchapp.web import create_app
 
-from conftest import run_cli
+from conftest import CORPUS, run_cli
 
 
 def message(index_dir) -> str:
@@ -131,6 +131,18 @@ def test_the_cli_says_so_in_one_line(index_copy, command):
     assert done.returncode == 1
     assert done.stderr == f"newsearch: error: {message(index_copy)}\n"
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_advised_rebuild_works_on_such_an_index(moved_class_index, corpus_index, workers):
+    """What the message advises works, in one process and with worker processes (which once
+    opened the index with the schema pickled in it, and died on the moved class)."""
+    done = run_cli("index", "--rebuild", "--workers", workers, str(CORPUS), index_dir=moved_class_index)
+    assert done.returncode == 0, done.stderr
+    rebuilt, original = SearchIndex(moved_class_index), SearchIndex(corpus_index)
+    assert rebuilt.searcher().doc_count() == original.searcher().doc_count()
+    rebuilt.close()
+    original.close()
 
 
 def test_the_cli_says_so_for_a_table_of_contents_it_cannot_read(moved_class_index):
