@@ -196,9 +196,9 @@ def cmd_search(args) -> int:
         return _fail(str(error), EXIT_USAGE)
     index = _open(args)
     if args.json:
-        print(dump_json(search(index, query, HtmlFormatter()).to_dict()))
+        print(dump_json(search(index, query, HtmlFormatter(), explain=args.explain).to_dict()))
     else:
-        print(render_result(search(index, query, terminal_formatter()), colour_wanted()))
+        print(render_result(search(index, query, terminal_formatter(), explain=args.explain), colour_wanted()))
     return EXIT_OK
 
 
@@ -452,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--per-page", default=str(settings.DEFAULT_PER_PAGE),
                         help=f"hits per page (default: {settings.DEFAULT_PER_PAGE}, at most {settings.MAX_PER_PAGE})")
     search.add_argument("--json", action="store_true", help="print the JSON API's result object")
+    search.add_argument("--explain", action="store_true",
+                        help="say under each hit why it ranks where it does (tier, score word by word)")
     search.set_defaults(handler=cmd_search)
 
     show = with_index(commands.add_parser("show", help="print one article"))

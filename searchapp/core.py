@@ -25,7 +25,7 @@ from searchapp import paging, results, settings
 from searchapp.highlight import Formatter, HtmlFormatter, find_spans, paragraphs, snippets
 from searchapp.matching import DocSets
 from searchapp.query import QueryError, parse
-from searchapp.ranking import ranked
+from searchapp.ranking import explain as explain_rank, ranked
 from searchapp.request import Query
 from searchapp.terms import highlight_terms, positive_terms, with_place_names
 from searchapp.store import SearchIndex
@@ -63,7 +63,7 @@ def _shown(values: dict) -> dict:
             "reporters": values["reporter"]}
 
 
-def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
+def _hit(stored: dict, score: float, terms, fmt: Formatter, explain: dict | None = None) -> results.Hit:
     values = fields.stored_values(stored)
     spans = find_spans(values["text"], terms)
     return results.Hit(
@@ -73,6 +73,7 @@ def _hit(stored: dict, score: float, terms, fmt: Formatter) -> results.Hit:
                           skip_prefix=values["title"]),
         paper=values["paper"],
         page_label=values["page_label"],
+        explain=explain,
     )
 
 
@@ -123,13 +124,27 @@ def ordered(found: ResultSet, sort: str, limit: int) -> tuple[list[int], dict[in
     return ranked(found.searcher, found.docsets, terms, found.docs, limit)
 
 
+def explanation(found: ResultSet, sort: str, docnum: int, position: int) -> dict:
+    """Why a document is at ``position`` (1-based) of a result set's order: newest first for
+    ``sort=date`` (or a query without a term), else its tier and score (``ranking.explain``)."""
+    terms = positive_terms(found.tree)
+    if sort == "date" or not terms:
+        return {"position": position, "order": "date",
+                "why": "newest first (sort_date); the same date in index order; undated last"}
+    return {"position": position, "order": "relevance",
+            **explain_rank(found.searcher, found.docsets, terms, docnum)}
+
+
 def search(index: SearchIndex, query: Query, fmt: Formatter | None = None,
-           cursor: str | None = None) -> results.SearchResult:
+           cursor: str | None = None, explain: bool = False) -> results.SearchResult:
     """Ranked hits of one page of results (with ``cursor``, of the hits after it:
     ``searchapp.paging``), the total, facet counts over the whole result set, and the cursor
-    of the hits after this page."""
+    of the hits after this page; with ``explain``, each hit says why it ranks where it does."""
     started = time.perf_counter()
     fmt = fmt or HtmlFormatter()
+    if explain and is_engine(index):
+        raise NotOnEngine("explain works on the embedded index only: the SphinxQL engine ranks by its own "
+                          "proximity_bm25 and does not say why")
     if is_engine(index):
         return index.search(query, fmt, cursor, started)
     found = result_set(index, query)
@@ -143,8 +158,9 @@ def search(index: SearchIndex, query: Query, fmt: Formatter | None = None,
         limit = first + query.per_page
         order, scores = ordered(found, query.sort, limit)
         marks = highlight_terms(tree)
-        for docnum in order[first:limit]:
-            hits.append(_hit(searcher.stored_fields(docnum), scores.get(docnum, 0.0), marks, fmt))
+        for position, docnum in enumerate(order[first:limit], first + 1):
+            why = explanation(found, query.sort, docnum, position) if explain else None
+            hits.append(_hit(searcher.stored_fields(docnum), scores.get(docnum, 0.0), marks, fmt, why))
     reached = first + len(hits)
 
     return results.SearchResult(

@@ -48,6 +48,7 @@ class Hit:
     snippets: list[str]  # formatted by the front end's formatter
     paper: str = ""  # the newspaper, when known
     page_label: str = ""  # its page (版次, e.g. 第3版), when known
+    explain: dict | None = None  # why it ranks where it does (``ranking.explain``), when asked
 
     def to_dict(self) -> dict:
         data = {"id": self.id, "title": self.title, "source": self.source}
@@ -58,6 +59,8 @@ class Hit:
         data.update(city=self.city, districts=self.districts, topics=self.topics,
                     reporters=self.reporters, score=round(self.score, 4), snippets=self.snippets)
         data.update({key: value for key, value in (("paper", self.paper), ("page_label", self.page_label)) if value})
+        if self.explain is not None:
+            data["explain"] = self.explain
         return data
 
 

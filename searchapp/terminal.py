@@ -67,9 +67,35 @@ def render_result(result: results.SearchResult, colour: bool) -> str:
         lines.append("     " + _style(meta_line(hit), DIM, colour))
         for snippet in hit.snippets:
             lines.append("     " + snippet)
+        if hit.explain is not None:
+            lines.extend("     " + _style(line, DIM, colour) for line in explain_lines(hit.explain))
     if result.total == 0:
         lines.append("换个说法试试：去掉筛选条件、用更短的词，或换用繁体/简体。")
     return "\n".join(lines)
+
+
+FIELD_NAMES = {"title": "标题", "text": "正文"}
+
+
+def explain_lines(why: dict) -> list[str]:
+    """A hit's ``explain`` (``core.explanation``) in a few lines: its tier, its score word by
+    word, and each word's occurrences and lengths by field."""
+    if why["order"] == "date":
+        return ["排序：按日期，最新的在前（同一天按索引顺序，无日期的在最后）"]
+    tier = why["tier"]
+    exact = "、".join(_line(term) for term in tier["exact_terms"]) or "无"
+    lines = [f"为何排在第 {why['position']} 位：{len(tier['exact_terms'])}/{tier['terms']} 个检索词整串出现（{exact}），"
+             "整串出现的越多越靠前"]
+    if why["score"] is None:
+        lines.append("得分：检索词都不是它里面的词（只作为字符串出现），排在同层的最后")
+    else:
+        parts = " + ".join(f"{_line(word['word'])} {word['score']:.3f}" for word in why["words"])
+        lines.append(f"得分 {why['score']:.3f} = {parts}（{why['model']}）")
+    for word in why["words"]:
+        counts = "，".join(f"{FIELD_NAMES[part['field']]} {part['tf']:g} 次/{part['length']} 词" for part in word["fields"])
+        lines.append(f"  {_line(word['word'])}：{counts}")
+    lines.append("  参数：" + "，".join(f"{name}={value:g}" for name, value in why["params"].items()))
+    return lines
 
 
 def render_article(article: results.ArticleDetail, colour: bool) -> str:

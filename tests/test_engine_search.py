@@ -172,6 +172,8 @@ def test_the_api_and_the_page_on_the_engine(engine_client, client):
     assert bad.status_code == 400
     tool = engine_client.get("/api/kwic?q=发展")
     assert tool.status_code == 501 and tool.get_json()["error"]["code"] == "not_implemented"
+    why = engine_client.get("/api/search?q=发展&explain=1")  # the engine ranks by its own order
+    assert why.status_code == 501 and "explain" in why.get_json()["error"]["message"]
 
 
 def test_the_cli_on_the_engine(cli, engine_url):

@@ -9,7 +9,7 @@ from searchapp.highlight import HtmlFormatter
 from searchapp.paging import CURSOR_PARAM
 from searchapp.query import QueryError
 from searchapp.request import (BOUND_PARAMS, DATE_PARAMS, FACET_NAMES, FILTER_PARAMS, SEARCH_PARAMS, Query,
-                               check_text, query_from_args)
+                               check_text, int_param, query_from_args)
 from searchapp.store import IndexMissing
 from searchapp.web.index import get_index
 from searchapp.web.openapi import openapi_document
@@ -61,12 +61,13 @@ def parse_query(allowed: tuple[str, ...], require_something: bool) -> Query:
 
 @bp.get("/search")
 def search():
-    query = parse_query((*SEARCH_PARAMS, CURSOR_PARAM), require_something=True)
+    query = parse_query((*SEARCH_PARAMS, CURSOR_PARAM, "explain"), require_something=True)
+    explain = bool(int_param(request.args, "explain", 0, 0, 1))
     cursor = request.args.get(CURSOR_PARAM, "")
     if cursor and "page" in request.args:
         raise QueryError("cursor and page cannot be used together: the cursor says where the next page starts",
                          CURSOR_PARAM, code="cursor_with_page")
-    return jsonify(core.search(get_index(), query, HtmlFormatter(), cursor=cursor or None).to_dict())
+    return jsonify(core.search(get_index(), query, HtmlFormatter(), cursor=cursor or None, explain=explain).to_dict())
 
 
 @bp.get("/facets")

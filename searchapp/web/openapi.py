@@ -48,6 +48,11 @@ _FILTER_PARAMS = [
        "schema": {"type": "string", "pattern": DATE_PATTERN}} for end in ("from", "to")),
 ]
 
+_EXPLAIN_PARAM = {"name": "explain", "in": "query", "required": False,
+                  "description": "1: each hit says why it ranks where it does (its tier, its score word by "
+                                 "word and field by field, the parameters): the hit's explain.",
+                  "schema": {"type": "integer", "enum": [0, 1], "default": 0}}
+
 _PAGING_PARAMS = [
     {"name": "aliases", "in": "query", "required": False,
      "description": "1 (default): a term that names a place also finds the place's other names "
@@ -104,6 +109,35 @@ SCHEMAS = {
                          "description": "HTML: matches in <mark>, everything else escaped"},
             "paper": {"type": "string", "description": "the newspaper, when known"},
             "page_label": {"type": "string", "description": "the newspaper's page (版次, e.g. 第3版), when known"},
+            "explain": {"$ref": "#/components/schemas/Explanation"},
+        },
+    },
+    "Explanation": {
+        "type": "object", "required": ["position", "order"],
+        "description": "Why a hit ranks where it does (explain=1). order relevance: first its tier "
+                       "(how many of the query's terms it holds as exact strings, of how many; more come "
+                       "first), then its score: the sum over the query's words of "
+                       "ln(P(word | story) / P(word | archive)), P(word | story) mixing the title's and the "
+                       "text's word frequencies (weights, smoothing: params); score null: none of the words "
+                       "occurs in it as a word (it matched as a string inside others), last in its tier. "
+                       "order date: newest first.",
+        "properties": {
+            "position": {"type": "integer", "minimum": 1},
+            "order": {"type": "string", "enum": ["relevance", "date"]},
+            "why": {"type": "string"},
+            "tier": {"type": "object", "required": ["exact_terms", "terms"], "properties": {
+                "exact_terms": _STRINGS, "terms": {"type": "integer", "minimum": 1}}},
+            "model": {"type": "string", "enum": ["likelihood", "bm25f"]},
+            "score": {"type": ["number", "null"]},
+            "words": {"type": "array", "items": {
+                "type": "object", "required": ["word", "score", "fields"],
+                "properties": {"word": {"type": "string"}, "score": {"type": "number"},
+                               "fields": {"type": "array", "items": {
+                                   "type": "object", "required": ["field", "tf", "length"],
+                                   "properties": {"field": {"type": "string", "enum": ["title", "text"]},
+                                                  "tf": {"type": "number", "minimum": 0},
+                                                  "length": {"type": "integer", "minimum": 0}}}}}}},
+            "params": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },
     "SearchResult": {
@@ -237,7 +271,7 @@ def _search_document() -> dict:
         "paths": {
             "/api/search": {"get": {
                 "summary": "Search articles", "operationId": "search",
-                "parameters": _FILTER_PARAMS + _PAGING_PARAMS + [_CURSOR_PARAM],
+                "parameters": _FILTER_PARAMS + _PAGING_PARAMS + [_CURSOR_PARAM, _EXPLAIN_PARAM],
                 "responses": {"200": _json("SearchResult", "One page of hits and the facets."), **_ERRORS},
             }},
             "/api/facets": {"get": {
