@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-places bench-scale bench-engine clean \
+.PHONY: install install-test serve test bench bench-index bench-search bench-load bench-relevance bench-ranking bench-places bench-scale bench-engine clean \
         engine-up engine-down engine-status
 
 $(BIN)/python:
@@ -51,6 +51,11 @@ bench-places: install
 
 bench-relevance: $(VENV)/.installed-bench
 	$(BIN)/python bench/relevance_bench.py
+
+# Issue 10: the shipped ranking against the earlier BM25F on the scale mix, same run (SIZE=100000
+# for a smaller index; the 1M one is kept by `make bench-scale` with --keep).
+bench-ranking: install
+	$(BIN)/python bench/ranking_bench.py --size $(or $(SIZE),1000000)
 
 # Issue 9: generated archives of 100k, 300k and 1M articles (an hour or more; ~13 GB of disk at 1M);
 # SIZES=2000 for a quick look.
