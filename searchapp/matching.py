@@ -16,8 +16,9 @@ Ranking is not done here (``searchapp.ranking``).
 
 from __future__ import annotations
 
-from itertools import accumulate
+from array import array
 
+import numpy as np
 from pyroaring import BitMap
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -32,34 +33,72 @@ from searchapp.terms import words_of
 # Intersecting stops once the candidates are this few (verifying them is cheaper than reading
 # more bitmaps).
 FEW_CANDIDATES = 64
+# A string that is a word of at least this many documents (in the text or the title): the
+# documents whose words include it hold it, without reading their texts (its postings are read
+# instead); only the other candidates are verified.
+SURE_WORDS = 1000
 # Intersecting a set with a posting list this many times longer skips through the list
 # (``skip_to``) instead of reading all of it.
 SKIP_RATIO = 8
 
 
-def _leaf_ids(matcher) -> list[int]:
-    """All document ids of a fresh leaf matcher, read a whole block at a time.
+def leaf_postings(matcher, weights: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (document ids, weights) of a fresh leaf matcher as arrays (int64, float64; weights
+    ``None`` unless asked for), read a whole block at a time.
 
     Whoosh's generic ``all_ids()`` yields one id per Python call through several layers; the
-    W3 leaf matcher (``W3LeafMatcher``) keeps each block's ids as deltas, so this decodes whole
-    blocks with ``itertools.accumulate``, through private members of whoosh-reloaded 2.7.5
-    (pinned): ``_read_data``, ``_data``, ``_next_block``, ``_i``, ``_byteids``
-    (``tests/test_whoosh_internals.py`` checks them). Any other matcher (inlined postings come
-    as a ``ListMatcher``) falls back to ``all_ids()``. A deleted-documents filter
-    (``FilterMatcher``, which the reader puts around a segment's postings when it has deletions)
-    is dropped: callers intersect with the live documents.
+    W3 leaf matcher (``W3LeafMatcher``) keeps each block as a pickled tuple of id deltas and one
+    of weights (a single float when they are all equal, ``None`` when all are 1), so this
+    gathers the blocks' tuples and decodes them all at once in numpy, through private members
+    of whoosh-reloaded 2.7.5 (pinned): ``_read_data``, ``_data``, ``_blocklength``,
+    ``_next_block``, ``_i``, ``_byteids`` (``tests/test_whoosh_internals.py`` checks them). Any
+    other matcher (inlined postings come as a ``ListMatcher``) is read posting by posting. A
+    deleted-documents filter (``FilterMatcher``, which the reader puts around a segment's
+    postings when it has deletions) is dropped: callers intersect with the live documents.
     """
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
+    ids: list = []
+    found: list | None = [] if weights else None
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
-        return list(matcher.all_ids())
-    ids: list[int] = []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            if found is not None:
+                found.append(matcher.weight())
+            matcher.next()
+        return (np.array(ids, dtype=np.int64),
+                None if found is None else np.array(found, dtype=np.float64))
+    lengths = []
     while matcher.is_active():
         if matcher._data is None:
             matcher._read_data()
-        ids.extend(accumulate(matcher._data[0]))
+        data = matcher._data
+        ids.extend(data[0])
+        lengths.append(matcher._blocklength)
+        if found is not None:
+            block = data[1]
+            found.extend(block if isinstance(block, (tuple, list, array)) else
+                         [1.0 if block is None else block] * matcher._blocklength)
         matcher._next_block()
-    return ids
+    decoded = np.cumsum(np.array(ids, dtype=np.int64))
+    if len(lengths) > 1:
+        # Each block's deltas start from 0: take away the running sum of the blocks before it.
+        ends = np.cumsum(lengths)
+        decoded -= np.repeat(np.concatenate(([0], decoded[ends[:-1] - 1])), lengths)
+    return decoded, None if found is None else np.array(found, dtype=np.float64)
+
+
+def _leaf_ids(matcher) -> list[int]:
+    """All document ids of a fresh leaf matcher (``leaf_postings``), as a list."""
+    return leaf_postings(matcher, weights=False)[0].tolist()
+
+
+def bitmap_of(ids: np.ndarray) -> BitMap:
+    """A ``BitMap`` of an array of document numbers (through ``array('I')``, which pyroaring
+    reads in one call)."""
+    values = array("I")
+    values.frombytes(np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
+    return BitMap(values)
 
 
 def leaves(reader) -> list[tuple[object, int]]:
@@ -77,7 +116,7 @@ def posting_ids(reader, fieldname: str, text: str) -> BitMap:
             matcher = leaf.postings(fieldname, text)
         except TermNotFound:  # not in this segment (also what a segment without the field raises)
             continue
-        docs = BitMap(_leaf_ids(matcher))
+        docs = bitmap_of(leaf_postings(matcher, weights=False)[0])
         found |= docs.shift(offset) if offset else docs
     return found
 
@@ -179,6 +218,11 @@ class DocSets:
         grams = [text] if len(text) == 1 else sorted({text[i:i + 2] for i in range(len(text) - 1)})
         needle = text.encode("utf-8")
         found = BitMap()
+        # jieba's words are substrings of the normalised text (and title) the gram files hold.
+        fields = (schema.TITLE,) if title else (schema.WORDS, schema.TITLE)
+        sure = None
+        if len(text) > 2 and sum(self.frequency(f, text) for f in fields) >= SURE_WORDS:
+            sure = BitMap.union(*(self.term(f, text) for f in fields))
         for segment in self.segments:
             reader = segment.grams
             ordered = sorted(grams, key=lambda gram: reader.frequency(fieldname, gram))
@@ -197,6 +241,10 @@ class DocSets:
             if len(text) <= 2:
                 found |= candidates  # holding the gram is holding the string
                 continue
+            if sure is not None:
+                known = candidates & sure
+                found |= known
+                candidates -= known
             local = candidates.shift(-segment.offset) if segment.offset else candidates
             hits = BitMap(reader.matching(column, local, needle))
             found |= hits.shift(segment.offset) if segment.offset else hits

@@ -25,21 +25,19 @@ used by more-like-this) is chosen by name, as bm25s does.
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from pyroaring import BitMap
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from indexer import schema
 from indexer.fields import TITLE_BOOST
-from searchapp.matching import DocSets, leaves
+from searchapp.matching import DocSets, bitmap_of, leaf_postings, leaves
 from searchapp.query import TermNode
 from searchapp.terms import words_of
 
@@ -92,7 +90,7 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
 DIRECT_SCORING_LIMIT = 300
 
 
-def _field_lengths(searcher, fieldname: str) -> array:
+def _field_lengths(searcher, fieldname: str) -> np.ndarray:
     """Each document's length (words) of ``fieldname``, by global document number, as Whoosh's
     scorer reads it (``doc_field_length(docnum, fieldname, 1)``); read once per searcher."""
     cache = getattr(searcher, "_newsearch_lengths", None)
@@ -101,87 +99,115 @@ def _field_lengths(searcher, fieldname: str) -> array:
         setattr(searcher, "_newsearch_lengths", cache)
     lengths = cache.get(fieldname)
     if lengths is None:
-        lengths = array("I")
+        values = array("I")
         for leaf, _ in leaves(searcher.reader()):
             length = leaf.doc_field_length  # None in a segment where no document has the field
-            lengths.extend(length(d, fieldname, 1) or 0 for d in range(leaf.doc_count_all()))
-        cache[fieldname] = lengths
+            values.extend(length(d, fieldname, 1) or 0 for d in range(leaf.doc_count_all()))
+        lengths = cache[fieldname] = np.frombuffer(values, dtype=np.uint32)
     return lengths
 
 
-def _blocks(matcher):
-    """(document ids, weights) of a leaf matcher, a block at a time (``matching._leaf_ids``
-    reads the same private members of the pinned Whoosh; other matchers one posting at a time)."""
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
-    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        yield ids, weights
-        return
-    while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        yield matcher._ids, matcher._weights
-        matcher._next_block()
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
-def _postings(searcher, docsets: DocSets, word: str, fieldname: str, docs: BitMap):
-    """(document, how often ``word`` occurs in its ``fieldname``, the title's index-time boost
-    taken out) for each document of ``docs`` that holds it: postings read block by block, or,
-    for a few documents, skipped to."""
-    if not docsets.frequency(fieldname, word):
-        return
-    unboost = TITLE_BOOST if fieldname == schema.TITLE else 1.0
+def _tier_mask(searcher, docs: BitMap) -> np.ndarray | None:
+    """Whether each document (by global number) is in ``docs``, for filtering whole posting
+    lists; ``None`` for a tier small enough to be skipped to document by document."""
     if len(docs) <= DIRECT_SCORING_LIMIT:
+        return None
+    mask = np.zeros(searcher.reader().doc_count_all(), dtype=bool)
+    mask[np.frombuffer(docs.to_array(), dtype=np.uint32)] = True
+    return mask
+
+
+def _postings(searcher, docsets: DocSets, word: str, fieldname: str, docs: BitMap,
+              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(documents of ``docs`` that hold ``word`` in ``fieldname``, ascending; how often it
+    occurs in each, the title's index-time boost taken out): whole posting lists read block by
+    block and filtered by ``mask`` (``_tier_mask``), or, for a few documents (no mask), skipped
+    to."""
+    if not docsets.frequency(fieldname, word):
+        return _NONE
+    unboost = TITLE_BOOST if fieldname == schema.TITLE else 1.0
+    if mask is None and len(docs) > DIRECT_SCORING_LIMIT:
+        mask = _tier_mask(searcher, docs)
+    if mask is None:
         matcher = wq.Term(fieldname, word).matcher(searcher, searcher.context())
+        ids, weights = [], []
         for docnum in docs:
             if matcher.is_active() and matcher.id() < docnum:
                 matcher.skip_to(docnum)
             if not matcher.is_active():
                 break
             if matcher.id() == docnum:
-                yield docnum, matcher.weight() / unboost
-        return
+                ids.append(docnum)
+                weights.append(matcher.weight())
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64) / unboost
+    found_ids, found_weights = [], []
     for leaf, offset in leaves(searcher.reader()):
         try:
             matcher = leaf.postings(fieldname, word)
         except TermNotFound:
             continue
-        for ids, weights in _blocks(matcher):
-            for docnum, tf in zip(ids, weights):
-                if offset + docnum in docs:
-                    yield offset + docnum, tf / unboost
+        ids, weights = leaf_postings(matcher)
+        if offset:
+            ids += offset
+        keep = mask[ids]
+        found_ids.append(ids[keep])
+        found_weights.append(weights[keep])
+    if not found_ids:
+        return _NONE
+    return np.concatenate(found_ids), np.concatenate(found_weights) / unboost
 
 
 def _frequencies(searcher, docsets: DocSets, word: str, fieldname: str, docs: BitMap) -> dict[int, float]:
-    return dict(_postings(searcher, docsets, word, fieldname, docs))
+    ids, tfs = _postings(searcher, docsets, word, fieldname, docs)
+    return dict(zip(ids.tolist(), tfs.tolist()))
 
 
-def _one_word(searcher, docsets: DocSets, word: str, docs: BitMap) -> tuple[dict[int, float], float]:
-    """The likelihood of one word for each document of ``docs`` that holds it, read straight off
-    its postings (a one-word query's tier may be most of the archive), and the archive's: the
-    order of ``_score``'s, whose score is ln(likelihood / archive's)."""
+def _likelihoods(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> tuple[np.ndarray, np.ndarray]:
+    """(each document of ``docs`` that holds any of ``words`` in its title or text, ascending;
+    the product over the words of P(w | document) / P(w | archive)): the module's formula on
+    whole arrays, as a tier may hold most of the archive. Its logarithm is the score."""
     p = PARAMS
     weight, title_mu, text_mu = p.title_weight, p.title_mu, p.text_mu
-    title_p, text_p = (_archive_probability(searcher, docsets, f, word) for f, _ in FIELDS)
-    title_lengths, text_lengths = (_field_lengths(searcher, f) for f, _ in FIELDS)
-    title_mass, text_mass = title_mu * title_p, text_mu * text_p
-    found: dict[int, float] = {}
-    for docnum, tf in _postings(searcher, docsets, word, schema.WORDS, docs):
-        found[docnum] = ((1 - weight) * (tf + text_mass) / (text_lengths[docnum] + text_mu)
-                         + weight * title_mass / (title_lengths[docnum] + title_mu))
-    get = found.get
-    for docnum, tf in _postings(searcher, docsets, word, schema.TITLE, docs):
-        title = weight / (title_lengths[docnum] + title_mu)
-        base = get(docnum)
-        if base is None:
-            base = (1 - weight) * text_mass / (text_lengths[docnum] + text_mu) + title * title_mass
-        found[docnum] = base + title * tf
-    return found, weight * title_p + (1 - weight) * text_p
+    mask = _tier_mask(searcher, docs)
+    found = [[_postings(searcher, docsets, word, fieldname, docs, mask) for fieldname, _ in FIELDS]
+             for word in words]
+    candidates = _union([ids for pair in found for ids, _ in pair])
+    title_lengths, text_lengths = (_field_lengths(searcher, f)[candidates].astype(np.float64) for f, _ in FIELDS)
+    title = weight / (title_lengths + title_mu)
+    text = (1 - weight) / (text_lengths + text_mu)
+    ratio = np.ones(len(candidates))
+    for word, pair in zip(words, found):
+        archive = [_archive_probability(searcher, docsets, f, word) for f, _ in FIELDS]
+        tf = []
+        for ids, tfs in pair:
+            column = np.zeros(len(candidates))
+            column[np.searchsorted(candidates, ids)] = tfs
+            tf.append(column)
+        background = weight * archive[0] + (1 - weight) * archive[1]
+        ratio *= (title * (tf[0] + title_mu * archive[0]) + text * (tf[1] + text_mu * archive[1])) / background
+    return candidates, ratio
+
+
+def _union(arrays: list[np.ndarray]) -> np.ndarray:
+    """The numbers in any of ``arrays`` (each ascending), ascending, once each (a stable sort
+    merges the sorted runs; ``np.unique`` hashes, many times slower here)."""
+    merged = np.concatenate(arrays)
+    merged.sort(kind="stable")
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if len(merged) else merged
+
+
+def _best(docs: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the ``count`` largest ``keys``, largest first, equal keys by document
+    (``docs`` ascending)."""
+    if len(keys) > count:
+        threshold = np.partition(keys, len(keys) - count)[len(keys) - count]
+        chosen = np.flatnonzero(keys >= threshold)  # ties at the threshold all stay in the running
+    else:
+        chosen = np.arange(len(keys))
+    return chosen[np.lexsort((docs[chosen], -keys[chosen]))][:count]
 
 
 @dataclass(frozen=True)
@@ -253,34 +279,17 @@ def _word_score(word: _Word, docnum: int, lengths: tuple[int, int], parts: list 
     return score
 
 
-def _score(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> dict[int, float]:
-    """The score of each document of ``docs`` that holds any of ``words`` (in the title or the
-    text): ``_word_score`` summed, its arithmetic inlined for the likelihood (the words' ratios
-    multiplied, one logarithm a document), as a tier may hold most of the archive."""
+def _bm25f_scores(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> dict[int, float]:
+    """The earlier ranking's score (``model="bm25f"``) of each document of ``docs`` that holds
+    any of ``words``, kept for comparison in the benchmark: ``_word_score`` summed."""
     stats = _words(searcher, docsets, words, docs)
     title_lengths, text_lengths = (_field_lengths(searcher, f) for f, _ in FIELDS)
     candidates: set[int] = set()
     for word in stats:
         candidates.update(word.tf[0])
         candidates.update(word.tf[1])
-    if PARAMS.model != "likelihood":
-        return {docnum: sum(_word_score(word, docnum, (title_lengths[docnum], text_lengths[docnum]))
-                            for word in stats) for docnum in candidates}
-    p = PARAMS
-    weight, title_mu, text_mu = p.title_weight, p.title_mu, p.text_mu
-    # Per word: its title and text frequencies, the smoothing masses, the archive's probability.
-    prepared = [(word.tf[0].get, word.tf[1].get, title_mu * word.archive[0], text_mu * word.archive[1],
-                 weight * word.archive[0] + (1 - weight) * word.archive[1]) for word in stats]
-    log = math.log
-    scores = {}
-    for docnum in candidates:
-        title = weight / (title_lengths[docnum] + title_mu)
-        text = (1 - weight) / (text_lengths[docnum] + text_mu)
-        ratio = 1.0
-        for title_tf, text_tf, title_mass, text_mass, background in prepared:
-            ratio *= (title * (title_tf(docnum, 0.0) + title_mass) + text * (text_tf(docnum, 0.0) + text_mass)) / background
-        scores[docnum] = log(ratio)
-    return scores
+    return {docnum: sum(_word_score(word, docnum, (title_lengths[docnum], text_lengths[docnum]))
+                        for word in stats) for docnum in candidates}
 
 
 def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: BitMap,
@@ -294,19 +303,21 @@ def ranked(searcher, docsets: DocSets, terms: list[TermNode], final: BitMap,
         need = limit - len(order)
         if need <= 0:
             break
-        if len(words) == 1 and PARAMS.model == "likelihood":
-            scored, background = _one_word(searcher, docsets, words[0], tier)
-            best = [(docnum, math.log(likelihood / background)) for docnum, likelihood
-                    in heapq.nsmallest(need, scored.items(), key=lambda item: (-item[1], item[0]))]
+        if not words:
+            scored = _NONE
+        elif PARAMS.model == "likelihood":
+            scored = _likelihoods(searcher, docsets, words, tier)
         else:
-            scored = _score(searcher, docsets, words, tier) if words else {}
-            best = heapq.nsmallest(need, scored.items(), key=lambda item: (-item[1], item[0]))
-        for docnum, score in best:
+            found = _bm25f_scores(searcher, docsets, words, tier)
+            scored = np.array(sorted(found), dtype=np.int64), np.array([found[d] for d in sorted(found)])
+        docs, keys = scored
+        for i in _best(docs, keys, need).tolist():
+            docnum = int(docs[i])
             order.append(docnum)
-            scores[docnum] = score
-        if len(best) < need:  # every scored document of the tier was taken: the rest, in order
-            rest = tier - BitMap(scored)
-            order.extend(rest[i] for i in range(min(need - len(best), len(rest))))
+            scores[docnum] = math.log(keys[i]) if PARAMS.model == "likelihood" else float(keys[i])
+        if len(docs) < need:  # every scored document of the tier was taken: the rest, in order
+            rest = tier - bitmap_of(docs)
+            order.extend(rest[i] for i in range(min(need - len(docs), len(rest))))
     return order, scores
 
 
@@ -316,7 +327,7 @@ def explain(searcher, docsets: DocSets, terms: list[TermNode], docnum: int) -> d
     field, with the parameters; the same arithmetic as ``ranked``."""
     words = sorted({w for term in terms for w in words_of(term.text)})
     exact = [term.text for term in terms if docnum in docsets.exact(term.text)]
-    lengths = tuple(_field_lengths(searcher, f)[docnum] for f, _ in FIELDS)
+    lengths = tuple(int(_field_lengths(searcher, f)[docnum]) for f, _ in FIELDS)
     explained, total, held = [], 0.0, False
     for word in _words(searcher, docsets, words, BitMap([docnum])):
         parts: list = []

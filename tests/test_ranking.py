@@ -6,11 +6,21 @@ telling the same story as the order."""
 from __future__ import annotations
 
 import json
+import math
 
 import jsonschema
 import pytest
 
+from whoosh import query as wq
+
+from indexer import schema
 from indexer.build import build_index
+from indexer.fields import TITLE_BOOST
+from searchapp import ranking
+from searchapp.core import result_set
+from searchapp.request import query_from_args
+from searchapp.store import SearchIndex
+from searchapp.terms import positive_terms, words_of
 from searchapp.web import create_app
 from searchapp.web.openapi import openapi_document
 
@@ -144,3 +154,68 @@ def test_the_cli_explains(client, tmp_path_factory, cli):
     assert "铁岭：标题 0 次/" in done.stdout and "正文 4 次/" in done.stdout
     as_json = cli("search", "铁岭", "--explain", "--json", index_dir=index_dir)
     assert json.loads(as_json.stdout)["hits"][0]["explain"]["tier"]["exact_terms"] == ["铁岭"]
+
+
+# -- the arithmetic on whole posting lists --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_segments(generated_archive, tmp_path_factory):
+    """The generated archive in two segments (two runs), so that postings come from segments at
+    different offsets."""
+    index_dir = tmp_path_factory.mktemp("two-segments") / "index"
+    pages = sorted((generated_archive / "pages").glob("*.txt"))
+    for part in (pages[:20], pages[20:]):
+        report = build_index(part, index_dir, workers=1)
+        assert report.articles_added and not report.problems
+    index = SearchIndex(index_dir)
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize("q", ["的", "铁岭", "发展", "阜新 建设", "经济 发展 项目", "铁岭 NOT 阜新"])
+@pytest.mark.parametrize("direct_limit", [0, 10**9])
+def test_every_document_is_ranked_as_the_formula_says(two_segments, q, direct_limit, monkeypatch):
+    """``ranked`` over a whole result set, its posting lists read whole (limit 0) or skipped
+    through document by document, against the module's formula written out here with Whoosh's
+    own postings and lengths: the same documents, each with the formula's score, in tiers, by
+    score within a tier, ties by document number."""
+    monkeypatch.setattr(ranking, "DIRECT_SCORING_LIMIT", direct_limit)
+    found = result_set(two_segments, query_from_args({"q": q}))
+    terms = positive_terms(found.tree)
+    searcher, reader = found.searcher, found.searcher.reader()
+    assert len(reader.leaf_readers()) == 2 and len(found.docs) >= 5, q
+    order, scores = ranking.ranked(searcher, found.docsets, terms, found.docs, len(found.docs))
+    assert sorted(order) == list(found.docs)
+
+    p = ranking.PARAMS
+    weights, mus = (p.title_weight, 1 - p.title_weight), (p.title_mu, p.text_mu)
+    fields = (schema.TITLE, schema.WORDS)
+    words = sorted({w for term in terms for w in words_of(term.text)})
+    tf = {}  # (word, field) -> document -> occurrences (the title's boost taken out)
+    for word in words:
+        for fieldname in fields:
+            matcher = wq.Term(fieldname, word).matcher(searcher, searcher.context())
+            tf[word, fieldname] = {}
+            while matcher.is_active():
+                tf[word, fieldname][matcher.id()] = matcher.weight() / (TITLE_BOOST if fieldname == schema.TITLE else 1)
+                matcher.next()
+    keys = []
+    for docnum in order:
+        lengths = [reader.doc_field_length(docnum, f, 0) for f in fields]
+        expected, held = 0.0, False
+        for word in words:
+            archive = [ranking._archive_probability(searcher, found.docsets, f, word) for f in fields]
+            counts = [tf[word, f].get(docnum, 0.0) for f in fields]
+            held = held or any(counts)
+            likelihood = sum(weights[i] * (counts[i] + mus[i] * archive[i]) / (lengths[i] + mus[i]) for i in (0, 1))
+            expected += math.log(likelihood / (weights[0] * archive[0] + weights[1] * archive[1]))
+        tier = -sum(docnum in found.docsets.exact(term.text) for term in terms)
+        if held:
+            assert scores[docnum] == pytest.approx(expected, rel=1e-9, abs=1e-12), (q, docnum)
+        else:
+            assert docnum not in scores
+        keys.append((tier, 0 if held else 1, -expected if held else 0.0, docnum))
+    for before, after in zip(keys, keys[1:]):  # sorted, up to rounding between near-equal scores
+        assert before[:2] < after[:2] or (before[:2] == after[:2] and (
+            before[2] < after[2] - 1e-9 or (abs(before[2] - after[2]) <= 1e-9 and
+                                             (before[2] != after[2] or before[3] < after[3])))), (q, before, after)

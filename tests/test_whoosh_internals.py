@@ -35,7 +35,7 @@ from whoosh.writing import SegmentWriter
 
 from indexer.codec import INLINE_LIMIT, NewsearchCodec, _InliningPostingsWriter, _PerDocReader
 from indexer.writer import CountMismatch, ParallelWriter
-from searchapp.matching import _leaf_ids, posting_ids
+from searchapp.matching import _leaf_ids, leaf_postings, posting_ids
 
 VERSION = f"whoosh {whoosh.versionstring()}"
 BLOCK = 128  # W3's (and NewsearchCodec's) block limit
@@ -107,6 +107,30 @@ def test_leaf_ids_equals_all_ids(blocks_index):
         # Rare terms are inlined in the term table and come as a ListMatcher (the fallback).
         assert reader.term_info("tag", "rare").is_inlined()
         assert isinstance(reader.postings("tag", "rare"), ListMatcher)
+
+
+def test_leaf_postings_reads_what_the_matcher_reads(tmp_path):
+    """``leaf_postings``: the ids and weights of every posting, as the matcher gives them one by
+    one, over blocks whose weights W3 stores three ways (a tuple; one float when all are equal;
+    ``None`` when all are 1), in a segment of several blocks and one inlined."""
+    ix = whoosh_index.create_in(str(tmp_path), Schema(id=ID(stored=True), body=TEXT(analyzer=RegexTokenizer())))
+    writer = SegmentWriter(ix, codec=NewsearchCodec())
+    for number in range(DOCS):
+        words = ["once"] + ["twice"] * 2 + ["varied"] * (number % 5 + 1) + (["rare"] if number in (7, 8) else [])
+        writer.add_document(id=f"d{number}", body=" ".join(words))
+    writer.commit()
+    with ix.reader() as reader:
+        for term in ("once", "twice", "varied", "rare"):
+            matcher = reader.postings("body", term)
+            expected_ids, expected_weights = [], []
+            while matcher.is_active():
+                expected_ids.append(matcher.id())
+                expected_weights.append(matcher.weight())
+                matcher.next()
+            ids, weights = leaf_postings(reader.postings("body", term))
+            assert ids.tolist() == expected_ids and weights.tolist() == expected_weights, term
+            assert leaf_postings(reader.postings("body", term), weights=False)[1] is None
+        assert len(set(leaf_postings(reader.postings("body", "varied"))[1].tolist())) == 5
 
 
 def test_a_segment_with_deletions_wraps_its_postings_in_a_filter_matcher(tmp_path):
