@@ -1,6 +1,6 @@
 """The gram layer beside each Whoosh segment: which documents hold each character and bigram
 (compressed bitmaps, ``pyroaring``), and each document's normalised text (for verifying exact
-matches). One file per segment, ``MAIN_<segment id>.grams``, written once, read through ``mmap``.
+matches). One file per segment, ``MAIN_<segment id>.grams``, written once, read with ``pread``.
 
 Why beside Whoosh and not in it: the gram fields make about 1.2 postings per character of text;
 as Whoosh postings each goes through its pure-Python sorting pool and posting writer, which
@@ -30,8 +30,7 @@ them.
 from __future__ import annotations
 
 import json
-import mmap
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 import os
 import struct
 from array import array
@@ -55,6 +54,11 @@ FEW_DOCS = 8
 READ_GAP = 8192
 READ_SPAN = 1 << 20
 _ADD = BitMap.add
+# The sparse index of a gram table: every KEY_BLOCK-th key (a lookup reads one block, 4 KiB).
+KEY_BLOCK = 512
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_TWO_U64 = struct.Struct("<QQ")
 
 
 def gram_key(gram: str) -> int:
@@ -216,67 +220,92 @@ class GramWriter:
 
 
 class _Grams:
-    """One GRAMS field of a gram file: sorted keys, their cardinalities and documents."""
+    """One GRAMS field of a gram file: sorted keys, their cardinalities and documents, read with
+    ``pread`` as needed. In memory: every ``KEY_BLOCK``-th key (a sparse index, as Lucene keeps
+    its terms index), so a lookup reads one block of keys; nothing of the file is mapped, so what
+    a search reads stays in the system's page cache, not in the process (a mapped key table
+    pulls its neighbouring pages into every worker's resident memory)."""
 
-    def __init__(self, view: memoryview, where: dict):
+    def __init__(self, fd: int, where: dict):
+        self.fd = fd
         self.count = count = where["count"]
-        self.view = view
-        self.keys = view[where["keys"]:where["keys"] + 8 * count].cast("Q")
-        self.cardinalities = view[where["cardinalities"]:where["cardinalities"] + 4 * count].cast("I")
+        self.keys_at = where["keys"]
+        self.cardinalities_at = where["cardinalities"]
         self.data = where["data"]
-        self.ends = view[where["ends"]:where["ends"] + 8 * count].cast("Q")
+        self.ends_at = where["ends"]
+        keys = os.pread(fd, 8 * count, self.keys_at)
+        self.index = memoryview(keys).cast("Q")[::KEY_BLOCK].tolist()
 
     def find(self, gram: str) -> int:
         """The position of ``gram``, or -1."""
         key = gram_key(gram)
-        i = bisect_left(self.keys, key)
-        return i if i < self.count and self.keys[i] == key else -1
+        block = bisect_right(self.index, key) - 1
+        if block < 0:
+            return -1
+        first = block * KEY_BLOCK
+        keys = memoryview(os.pread(self.fd, 8 * min(KEY_BLOCK, self.count - first), self.keys_at + 8 * first)).cast("Q")
+        i = bisect_left(keys, key)
+        return first + i if i < len(keys) and keys[i] == key else -1
 
-    def bitmap(self, i: int, fd: int) -> BitMap:
-        """The documents of key ``i``, read with ``pread`` (a large bitmap is read once and
-        dropped, not kept mapped in the process)."""
-        start = self.ends[i - 1] if i else 0
-        chunk = os.pread(fd, self.ends[i] - start, self.data + start)
-        if self.cardinalities[i] <= FEW_DOCS:
+    def cardinality(self, i: int) -> int:
+        return _U32.unpack(os.pread(self.fd, 4, self.cardinalities_at + 4 * i))[0]
+
+    def bitmap(self, i: int) -> BitMap:
+        """The documents of key ``i``."""
+        if i:
+            start, end = _TWO_U64.unpack(os.pread(self.fd, 16, self.ends_at + 8 * (i - 1)))
+        else:
+            start, end = 0, _U64.unpack(os.pread(self.fd, 8, self.ends_at))[0]
+        chunk = os.pread(self.fd, end - start, self.data + start)
+        if self.cardinality(i) <= FEW_DOCS:
             return BitMap(memoryview(chunk).cast("I"))
         return BitMap.deserialize(chunk)
 
-    def release(self) -> None:
-        for view in (self.keys, self.cardinalities, self.ends):
-            view.release()
+    def all_keys(self) -> memoryview:
+        return memoryview(os.pread(self.fd, 8 * self.count, self.keys_at)).cast("Q")
+
+
+class _Texts:
+    """One COLUMN field of a gram file: each document's text, where it starts and how long it is
+    (read with ``pread``, for the documents asked about)."""
+
+    def __init__(self, fd: int, where: dict, doc_count: int):
+        self.fd = fd
+        self.starts_at = where["starts"]
+        self.lengths_at = where["lengths"]
+        self.doc_count = doc_count
+
+    def spans(self, first: int, last: int) -> tuple[memoryview, memoryview]:
+        """(starts, lengths) of documents ``first`` to ``last`` (both included)."""
+        n = last - first + 1
+        starts = memoryview(os.pread(self.fd, 8 * n, self.starts_at + 8 * first)).cast("Q")
+        lengths = memoryview(os.pread(self.fd, 4 * n, self.lengths_at + 4 * first)).cast("I")
+        return starts, lengths
 
 
 class GramReader:
-    """A segment's gram file. The key tables are mapped (``mmap``: binary search touches a few
-    pages, shared between processes); documents and texts are read with ``pread`` as needed,
-    so what a query reads is not kept in the process (the system's page cache keeps it)."""
+    """A segment's gram file, read with ``pread`` (thread-safe: no file position): the key
+    tables through a sparse index (``_Grams``), documents and texts as needed, so what a query
+    reads is not kept in the process (the system's page cache keeps it)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._fd = os.open(self.path, os.O_RDONLY)
         try:
             size = os.fstat(self._fd).st_size
-            if size < _HEADER.size:
+            header = os.pread(self._fd, _HEADER.size, 0)
+            if len(header) < _HEADER.size:
                 raise ValueError(f"{self.path}: not a complete gram file")
-            self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+            magic, where, length = _HEADER.unpack(header)
+            if magic != MAGIC or not where or where + length > size:
+                raise ValueError(f"{self.path}: not a complete gram file")
+            directory = json.loads(os.pread(self._fd, length, where))
+            self.doc_count: int = directory["doc_count"]
+            self._grams = {name: _Grams(self._fd, spec) for name, spec in directory["grams"].items()}
+            self._texts = {name: _Texts(self._fd, spec, self.doc_count) for name, spec in directory["texts"].items()}
         except BaseException:
             os.close(self._fd)
             raise
-        magic, where, length = _HEADER.unpack_from(self._map, 0)
-        if magic != MAGIC or not where or where + length > size:
-            self._map.close()
-            os.close(self._fd)
-            raise ValueError(f"{self.path}: not a complete gram file")
-        self._map.madvise(mmap.MADV_RANDOM)  # binary search: no read-ahead
-        self._view = memoryview(self._map)
-        directory = json.loads(self._map[where:where + length])
-        self.doc_count: int = directory["doc_count"]
-        self._grams = {name: _Grams(self._view, spec) for name, spec in directory["grams"].items()}
-        self._texts = {}
-        for name, spec in directory["texts"].items():
-            n = self.doc_count
-            self._texts[name] = (self._view[spec["starts"]:spec["starts"] + 8 * n].cast("Q"),
-                                 self._view[spec["lengths"]:spec["lengths"] + 4 * n].cast("I"))
 
     def has_field(self, name: str) -> bool:
         return name in self._grams
@@ -287,7 +316,7 @@ class GramReader:
         if grams is None:
             return 0
         i = grams.find(gram)
-        return grams.cardinalities[i] if i >= 0 else 0
+        return grams.cardinality(i) if i >= 0 else 0
 
     def docs(self, name: str, gram: str) -> BitMap:
         """The documents (deleted ones included) that hold ``gram``."""
@@ -295,17 +324,17 @@ class GramReader:
         if grams is None:
             return BitMap()
         i = grams.find(gram)
-        return grams.bitmap(i, self._fd) if i >= 0 else BitMap()
+        return grams.bitmap(i) if i >= 0 else BitMap()
 
     def items(self, name: str):
         """Every (gram, documents) of a field, in key order."""
         grams = self._grams[name]
-        for i in range(grams.count):
-            yield key_gram(grams.keys[i]), grams.bitmap(i, self._fd)
+        for i, key in enumerate(grams.all_keys()):
+            yield key_gram(key), grams.bitmap(i)
 
     def text(self, name: str, docnum: int) -> bytes:
-        starts, lengths = self._texts[name]
-        return os.pread(self._fd, lengths[docnum], starts[docnum])
+        starts, lengths = self._texts[name].spans(docnum, docnum)
+        return os.pread(self._fd, lengths[0], starts[0])
 
     def contains(self, name: str, docnum: int, needle: bytes) -> bool:
         """Whether the document's text holds ``needle``."""
@@ -316,9 +345,14 @@ class GramReader:
 
         Texts lie in document order, so neighbouring candidates are read together: one
         ``pread`` per run of candidates less than ``READ_GAP`` bytes apart (up to ``READ_SPAN``)."""
-        starts, lengths = self._texts[name]
-        fd = self._fd
         docs = list(docs)
+        if not docs:
+            return []
+        base = docs[0]
+        spans = self._texts[name].spans(base, docs[-1])
+        starts, lengths = spans[0], spans[1]
+        docs = [d - base for d in docs]
+        fd = self._fd
         found = []
         i = 0
         while i < len(docs):
@@ -336,18 +370,11 @@ class GramReader:
             for d in docs[i:j]:
                 at = starts[d] - first
                 if find(needle, at, at + lengths[d]) >= 0:
-                    found.append(d)
+                    found.append(base + d)
             i = j
         return found
 
     def close(self) -> None:
-        for grams in self._grams.values():
-            grams.release()
-        for starts, lengths in self._texts.values():
-            starts.release()
-            lengths.release()
         self._grams = {}
         self._texts = {}
-        self._view.release()
-        self._map.close()
         os.close(self._fd)

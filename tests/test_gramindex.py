@@ -69,6 +69,39 @@ def test_a_gram_file_answers_what_a_scan_of_its_texts_answers(tmp_path, monkeypa
         reader.close()
 
 
+@pytest.mark.parametrize("block", [1, 3, 512])
+def test_every_gram_is_found_through_the_sparse_key_index(tmp_path, monkeypatch, block):
+    """A lookup reads one block of keys (``KEY_BLOCK``; small here, so there are many blocks):
+    every gram of real paragraphs is found with its documents, grams before the first key,
+    after the last one and between keys are not, and every document's text reads back."""
+    from conftest import seed_paragraphs
+    monkeypatch.setattr(gramindex, "KEY_BLOCK", block)
+    texts = seed_paragraphs()[:40]
+    writer = GramWriter(tmp_path / "MAIN_k.grams", ("grams",), ("norm_text",))
+    for docnum, text in enumerate(texts):
+        writer.add(docnum, {"grams": text, "norm_text": text.encode("utf-8")})
+    writer.finish()
+    reader = GramReader(tmp_path / "MAIN_k.grams")
+    try:
+        grams = sorted({g for text in texts for g in gramindex.gram_set(text)}, key=gramindex.gram_key)
+        assert len(grams) > 1000
+        for gram in grams:
+            expected = [d for d, text in enumerate(texts) if gram in text]
+            assert list(reader.docs("grams", gram)) == expected, gram
+            assert reader.frequency("grams", gram) == len(expected), gram
+        for absent in ("\x01", "\U0010fff0", "龘龘", grams[0][0] + "\x01", grams[-1][0] + "\U0010fff0",
+                       *(g[0] + "\x02" for g in grams[::50])):
+            assert absent in grams or (reader.frequency("grams", absent) == 0 and not reader.docs("grams", absent))
+        assert [g for g, _ in reader.items("grams")] == grams
+        for docnum, text in enumerate(texts):
+            assert reader.text("norm_text", docnum) == text.encode("utf-8")
+        needle = texts[7][3:7]
+        assert reader.matching("norm_text", range(5, 30), needle.encode("utf-8")) == \
+            [d for d in range(5, 30) if needle in texts[d]]
+    finally:
+        reader.close()
+
+
 def test_a_truncated_gram_file_is_refused(tmp_path):
     writer = GramWriter(tmp_path / "MAIN_y.grams", ("grams",), ("norm_text",))
     writer.add(0, {"grams": "阜新", "norm_text": "阜新".encode("utf-8")})
