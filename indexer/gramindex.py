@@ -53,6 +53,9 @@ FEW_DOCS = 8
 # Verifying candidates: texts less than READ_GAP bytes apart are read in one go, up to READ_SPAN.
 READ_GAP = 8192
 READ_SPAN = 1 << 20
+# Candidates spread over more than this many documents each have their text's span read alone
+# (else the spans of the whole range are read at once).
+SPARSE_CANDIDATES = 16
 _ADD = BitMap.add
 # The sparse index of a gram table: every KEY_BLOCK-th key (a lookup reads one block, 4 KiB).
 KEY_BLOCK = 512
@@ -348,10 +351,16 @@ class GramReader:
         docs = list(docs)
         if not docs:
             return []
-        base = docs[0]
-        spans = self._texts[name].spans(base, docs[-1])
-        starts, lengths = spans[0], spans[1]
-        docs = [d - base for d in docs]
+        texts = self._texts[name]
+        if docs[-1] - docs[0] < SPARSE_CANDIDATES * len(docs):  # the spans of the range, in one read
+            base = docs[0]
+            starts, lengths = texts.spans(base, docs[-1])
+            docs = [d - base for d in docs]
+        else:  # few candidates far apart: each one's span
+            base = 0
+            spans = [texts.spans(d, d) for d in docs]
+            starts = {d: s[0][0] for d, s in zip(docs, spans)}
+            lengths = {d: s[1][0] for d, s in zip(docs, spans)}
         fd = self._fd
         found = []
         i = 0

@@ -17,6 +17,8 @@ Ranking is not done here (``searchapp.ranking``).
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 import numpy as np
 from pyroaring import BitMap
@@ -86,6 +88,48 @@ def leaf_postings(matcher, weights: bool = True) -> tuple[np.ndarray, np.ndarray
         ends = np.cumsum(lengths)
         decoded -= np.repeat(np.concatenate(([0], decoded[ends[:-1] - 1])), lengths)
     return decoded, None if found is None else np.array(found, dtype=np.float64)
+
+
+def leaf_postings_in(matcher, wanted: list[int]) -> tuple[list[int], list[float]]:
+    """The (ids, weights) of a fresh leaf matcher's postings whose ids are in ``wanted``
+    (ascending ids of its segment).
+
+    A block whose last id (``_maxid``, in its header) is below the next wanted id is passed over
+    unread; a block holding wanted ids is decoded whole and searched (``bisect``). Whoosh's
+    ``skip_to`` steps through a block one posting per Python call. Any other matcher is read
+    posting by posting."""
+    if isinstance(matcher, FilterMatcher):  # wanted documents are live ones
+        matcher = matcher.child
+    ids: list[int] = []
+    weights: list[float] = []
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids or matcher._i:
+        wanted_set = set(wanted)
+        while matcher.is_active():
+            if matcher.id() in wanted_set:
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+            matcher.next()
+        return ids, weights
+    i, count = 0, len(wanted)
+    while i < count and matcher.is_active():
+        last = matcher._maxid
+        if wanted[i] > last:
+            matcher._next_block()
+            continue
+        if matcher._data is None:
+            matcher._read_data()
+        block = list(accumulate(matcher._data[0]))
+        block_weights = matcher._data[1]
+        j = bisect_right(wanted, last, i)
+        for target in wanted[i:j]:
+            k = bisect_left(block, target)
+            if k < len(block) and block[k] == target:
+                ids.append(target)
+                weights.append(block_weights[k] if isinstance(block_weights, (tuple, list, array))
+                               else 1.0 if block_weights is None else block_weights)
+        i = j
+        matcher._next_block()
+    return ids, weights
 
 
 def _leaf_ids(matcher) -> list[int]:

@@ -31,13 +31,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from pyroaring import BitMap
-from whoosh import query as wq
 from whoosh import scoring
 from whoosh.reading import TermNotFound
 
 from indexer import schema
 from indexer.fields import TITLE_BOOST
-from searchapp.matching import DocSets, bitmap_of, leaf_postings, leaves
+from searchapp.matching import DocSets, bitmap_of, leaf_postings, leaf_postings_in, leaves
 from searchapp.query import TermNode
 from searchapp.terms import words_of
 
@@ -85,9 +84,11 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
     return [tier for tier in reversed(exactly) if tier]
 
 
-# A tier of up to this many documents is read document by document (skipping through the words'
-# postings); a larger one by reading the words' postings block by block.
+# A word's postings are skipped through document by document for a tier of up to this many
+# documents, or when the word has more than SKIP_RATIO times as many documents as the tier;
+# else its whole posting lists are read, block by block, and filtered.
 DIRECT_SCORING_LIMIT = 300
+SKIP_RATIO = 8
 
 
 def _field_lengths(searcher, fieldname: str) -> np.ndarray:
@@ -110,58 +111,72 @@ def _field_lengths(searcher, fieldname: str) -> np.ndarray:
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
-def _tier_mask(searcher, docs: BitMap) -> np.ndarray | None:
-    """Whether each document (by global number) is in ``docs``, for filtering whole posting
-    lists; ``None`` for a tier small enough to be skipped to document by document."""
-    if len(docs) <= DIRECT_SCORING_LIMIT:
-        return None
-    mask = np.zeros(searcher.reader().doc_count_all(), dtype=bool)
-    mask[np.frombuffer(docs.to_array(), dtype=np.uint32)] = True
-    return mask
+class _Tier:
+    """The documents being scored, and (made when first needed) whether each document, by
+    global number, is one of them, for filtering whole posting lists."""
+
+    def __init__(self, searcher, docs: BitMap):
+        self.searcher = searcher
+        self.docs = docs
+        self._mask = None
+        self._array = None
+
+    def skips(self, frequency: int) -> bool:
+        """Whether a word of ``frequency`` documents is skipped through rather than read whole."""
+        return len(self.docs) <= DIRECT_SCORING_LIMIT or frequency > SKIP_RATIO * len(self.docs)
+
+    def within(self, first: int, end: int) -> list[int]:
+        """The tier's documents from ``first`` up to ``end`` (excluded), counted from ``first``."""
+        if self._array is None:
+            self._array = np.frombuffer(self.docs.to_array(), dtype=np.uint32).astype(np.int64)
+        found = self._array[np.searchsorted(self._array, first):np.searchsorted(self._array, end)]
+        return (found - first).tolist()
+
+    @property
+    def mask(self) -> np.ndarray:
+        if self._mask is None:
+            self._mask = np.zeros(self.searcher.reader().doc_count_all(), dtype=bool)
+            self._mask[np.frombuffer(self.docs.to_array(), dtype=np.uint32)] = True
+        return self._mask
 
 
-def _postings(searcher, docsets: DocSets, word: str, fieldname: str, docs: BitMap,
-              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(documents of ``docs`` that hold ``word`` in ``fieldname``, ascending; how often it
-    occurs in each, the title's index-time boost taken out): whole posting lists read block by
-    block and filtered by ``mask`` (``_tier_mask``), or, for a few documents (no mask), skipped
-    to."""
-    if not docsets.frequency(fieldname, word):
+def _postings(searcher, docsets: DocSets, word: str, fieldname: str, tier: _Tier) -> tuple[np.ndarray, np.ndarray]:
+    """(documents of the tier that hold ``word`` in ``fieldname``, ascending; how often it
+    occurs in each, the title's index-time boost taken out): each segment's postings skipped
+    through to the tier's documents, or read whole, block by block, and filtered
+    (``_Tier.skips``)."""
+    frequency = docsets.frequency(fieldname, word)
+    if not frequency:
         return _NONE
     unboost = TITLE_BOOST if fieldname == schema.TITLE else 1.0
-    if mask is None and len(docs) > DIRECT_SCORING_LIMIT:
-        mask = _tier_mask(searcher, docs)
-    if mask is None:
-        matcher = wq.Term(fieldname, word).matcher(searcher, searcher.context())
-        ids, weights = [], []
-        for docnum in docs:
-            if matcher.is_active() and matcher.id() < docnum:
-                matcher.skip_to(docnum)
-            if not matcher.is_active():
-                break
-            if matcher.id() == docnum:
-                ids.append(docnum)
-                weights.append(matcher.weight())
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64) / unboost
+    skips = tier.skips(frequency)
     found_ids, found_weights = [], []
     for leaf, offset in leaves(searcher.reader()):
+        end = offset + leaf.doc_count_all()
+        if end == offset or (skips and not tier.docs.range_cardinality(offset, end)):
+            continue  # no document of the tier in this segment
         try:
             matcher = leaf.postings(fieldname, word)
         except TermNotFound:
             continue
-        ids, weights = leaf_postings(matcher)
-        if offset:
-            ids += offset
-        keep = mask[ids]
-        found_ids.append(ids[keep])
-        found_weights.append(weights[keep])
+        if not skips:
+            ids, weights = leaf_postings(matcher)
+            if offset:
+                ids += offset
+            keep = tier.mask[ids]
+            found_ids.append(ids[keep])
+            found_weights.append(weights[keep])
+            continue
+        ids, weights = leaf_postings_in(matcher, tier.within(offset, end))
+        found_ids.append(np.array(ids, dtype=np.int64) + offset)
+        found_weights.append(np.array(weights, dtype=np.float64))
     if not found_ids:
         return _NONE
     return np.concatenate(found_ids), np.concatenate(found_weights) / unboost
 
 
 def _frequencies(searcher, docsets: DocSets, word: str, fieldname: str, docs: BitMap) -> dict[int, float]:
-    ids, tfs = _postings(searcher, docsets, word, fieldname, docs)
+    ids, tfs = _postings(searcher, docsets, word, fieldname, _Tier(searcher, docs))
     return dict(zip(ids.tolist(), tfs.tolist()))
 
 
@@ -171,8 +186,8 @@ def _likelihoods(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> 
     whole arrays, as a tier may hold most of the archive. Its logarithm is the score."""
     p = PARAMS
     weight, title_mu, text_mu = p.title_weight, p.title_mu, p.text_mu
-    mask = _tier_mask(searcher, docs)
-    found = [[_postings(searcher, docsets, word, fieldname, docs, mask) for fieldname, _ in FIELDS]
+    tier = _Tier(searcher, docs)
+    found = [[_postings(searcher, docsets, word, fieldname, tier) for fieldname, _ in FIELDS]
              for word in words]
     candidates = _union([ids for pair in found for ids, _ in pair])
     title_lengths, text_lengths = (_field_lengths(searcher, f)[candidates].astype(np.float64) for f, _ in FIELDS)

@@ -35,7 +35,7 @@ from whoosh.writing import SegmentWriter
 
 from indexer.codec import INLINE_LIMIT, NewsearchCodec, _InliningPostingsWriter, _PerDocReader
 from indexer.writer import CountMismatch, ParallelWriter
-from searchapp.matching import _leaf_ids, leaf_postings, posting_ids
+from searchapp.matching import _leaf_ids, leaf_postings, leaf_postings_in, posting_ids
 
 VERSION = f"whoosh {whoosh.versionstring()}"
 BLOCK = 128  # W3's (and NewsearchCodec's) block limit
@@ -131,6 +131,16 @@ def test_leaf_postings_reads_what_the_matcher_reads(tmp_path):
             assert ids.tolist() == expected_ids and weights.tolist() == expected_weights, term
             assert leaf_postings(reader.postings("body", term), weights=False)[1] is None
         assert len(set(leaf_postings(reader.postings("body", "varied"))[1].tolist())) == 5
+        # leaf_postings_in: blocks passed over by their header's last id (``_maxid``)
+        _require(reader.postings("body", "once"), "_maxid", "searchapp/matching.py leaf_postings_in")
+        for term in ("once", "twice", "varied", "rare"):
+            ids, weights = leaf_postings(reader.postings("body", term))
+            whole = dict(zip(ids.tolist(), weights.tolist()))
+            for wanted in ([], [0], [7, 8, 9], list(range(0, DOCS, 97)), list(range(300, 420)), [DOCS - 1],
+                           list(range(DOCS))):
+                found = leaf_postings_in(reader.postings("body", term), wanted)
+                expected = [d for d in wanted if d in whole]
+                assert found == (expected, [whole[d] for d in expected]), (term, wanted[:5])
 
 
 def test_a_segment_with_deletions_wraps_its_postings_in_a_filter_matcher(tmp_path):
@@ -156,6 +166,8 @@ def test_a_segment_with_deletions_wraps_its_postings_in_a_filter_matcher(tmp_pat
         assert len(live) == DOCS - 5
         found = posting_ids(reader, "tag", "common")
         assert live <= set(found) <= frozenset(range(DOCS))  # deleted ones may be included
+        wanted = sorted(live)[::3]
+        assert leaf_postings_in(reader.postings("tag", "common"), wanted) == (wanted, [1.0] * len(wanted))
 
 
 def test_term_not_found_is_what_a_missing_term_or_field_raises(tmp_path):
