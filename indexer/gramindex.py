@@ -55,7 +55,7 @@ READ_GAP = 8192
 READ_SPAN = 1 << 20
 # Candidates spread over more than this many documents each have their text's span read alone
 # (else the spans of the whole range are read at once).
-SPARSE_CANDIDATES = 16
+SPARSE_CANDIDATES = 256
 _ADD = BitMap.add
 # The sparse index of a gram table: every KEY_BLOCK-th key (a lookup reads one block, 4 KiB).
 KEY_BLOCK = 512

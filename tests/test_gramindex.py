@@ -97,7 +97,7 @@ def test_every_gram_is_found_through_the_sparse_key_index(tmp_path, monkeypatch,
             assert reader.text("norm_text", docnum) == text.encode("utf-8")
         needle = texts[7][3:7]
         for candidates in (range(5, 30), [7], [0, 7, 39]):  # spans read for the range; one by one
-            monkeypatch.setattr(gramindex, "SPARSE_CANDIDATES", 16 if len(candidates) < 3 else 1)
+            monkeypatch.setattr(gramindex, "SPARSE_CANDIDATES", 256 if len(candidates) < 3 else 1)
             assert reader.matching("norm_text", candidates, needle.encode("utf-8")) == \
                 [d for d in candidates if needle in texts[d]]
     finally:
