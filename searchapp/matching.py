@@ -16,6 +16,9 @@ Ranking is not done here (``searchapp.ranking``).
 
 from __future__ import annotations
 
+import io
+import pickle
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
@@ -25,6 +28,7 @@ from pyroaring import BitMap
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.system import _INT_SIZE, unpack_int
 
 from indexer import schema
 from indexer.dates import DateRange
@@ -53,7 +57,7 @@ def leaf_postings(matcher, weights: bool = True) -> tuple[np.ndarray, np.ndarray
     of weights (a single float when they are all equal, ``None`` when all are 1), so this
     gathers the blocks' tuples and decodes them all at once in numpy, through private members
     of whoosh-reloaded 2.7.5 (pinned): ``_read_data``, ``_data``, ``_blocklength``,
-    ``_next_block``, ``_i``, ``_byteids`` (``tests/test_whoosh_internals.py`` checks them). Any
+    ``_i``, ``_byteids`` and ``_w3_blocks``'s (``tests/test_whoosh_internals.py`` checks them). Any
     other matcher (inlined postings come as a ``ListMatcher``) is read posting by posting. A
     deleted-documents filter (``FilterMatcher``, which the reader puts around a segment's
     postings when it has deletions) is dropped: callers intersect with the live documents.
@@ -71,23 +75,44 @@ def leaf_postings(matcher, weights: bool = True) -> tuple[np.ndarray, np.ndarray
         return (np.array(ids, dtype=np.int64),
                 None if found is None else np.array(found, dtype=np.float64))
     lengths = []
-    while matcher.is_active():
-        if matcher._data is None:
-            matcher._read_data()
-        data = matcher._data
+    for count, data in _w3_blocks(matcher):
         ids.extend(data[0])
-        lengths.append(matcher._blocklength)
+        lengths.append(count)
         if found is not None:
             block = data[1]
             found.extend(block if isinstance(block, (tuple, list, array)) else
-                         [1.0 if block is None else block] * matcher._blocklength)
-        matcher._next_block()
+                         [1.0 if block is None else block] * count)
     decoded = np.cumsum(np.array(ids, dtype=np.int64))
     if len(lengths) > 1:
         # Each block's deltas start from 0: take away the running sum of the blocks before it.
         ends = np.cumsum(lengths)
         decoded -= np.repeat(np.concatenate(([0], decoded[ends[:-1] - 1])), lengths)
     return decoded, None if found is None else np.array(found, dtype=np.float64)
+
+
+def _w3_blocks(matcher):
+    """(posting count, (id deltas, weights, values)) of each block of a fresh ``W3LeafMatcher``,
+    its postings read from the file in one go and parsed as its ``_goto`` and ``_read_data``
+    do (per block: a big-endian int, the length, negative for the last block; the pickled block
+    info, whose first item is the count and fourth the compression; then the pickled data, zlib-
+    compressed if the compression is not 0), through more private members of the pinned
+    Whoosh: ``_postfile``, ``_startoffset``, ``_length``, ``_baseoffset``."""
+    start = matcher._baseoffset
+    length = matcher._length  # the term's extent in bytes; a 1-tuple as the pinned Whoosh unpacks it
+    length = length[0] if isinstance(length, tuple) else length
+    raw = matcher._postfile.get(start, matcher._startoffset + length - start)
+    stream = io.BytesIO(raw)
+    position = 0
+    while True:
+        length = unpack_int(raw[position:position + _INT_SIZE])[0]
+        following = position + _INT_SIZE + abs(length)
+        stream.seek(position + _INT_SIZE)
+        info = pickle.load(stream)
+        data = raw[stream.tell():following]
+        yield info[0], pickle.loads(zlib.decompress(data) if info[3] else data)
+        if length < 0:
+            return
+        position = following
 
 
 def leaf_postings_in(matcher, wanted: list[int]) -> tuple[list[int], list[float]]:
