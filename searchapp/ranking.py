@@ -88,7 +88,7 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
 # documents, or when the word has more than SKIP_RATIO times as many documents as the tier;
 # else its whole posting lists are read, block by block, and filtered.
 DIRECT_SCORING_LIMIT = 300
-SKIP_RATIO = 8
+SKIP_RATIO = 64
 
 
 def _field_lengths(searcher, fieldname: str) -> np.ndarray:
