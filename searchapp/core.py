@@ -101,7 +101,7 @@ def result_set(index: SearchIndex, query: Query, searcher=None) -> ResultSet:
                           "articles, pages, facets and statistics")
     searcher = index.searcher() if searcher is None else searcher
     table = index.facet_table(searcher)
-    docsets = DocSets(searcher, table.live, table.facets, table.dates)
+    docsets = DocSets(searcher, table.live, table.facets, table.dates, table.lengths)
     tree, widened = query.tree, {}
     if tree is not None and query.aliases:
         tree, widened = with_place_names(tree)

@@ -18,6 +18,7 @@ from pyroaring import BitMap
 from indexer import fields, schema
 from indexer.dates import DateRange
 from searchapp.datesets import DateSets
+from searchapp.matching import field_lengths
 from searchapp.query import Range
 from searchapp.results import FacetBucket
 
@@ -103,6 +104,7 @@ class FacetTable:
     live: BitMap
     facets: dict[str, TermFacet]
     dates: DateSets
+    lengths: dict  # each scored field's length per document (``matching.field_lengths``; ranking)
 
     @classmethod
     def from_reader(cls, reader) -> "FacetTable":
@@ -113,7 +115,8 @@ class FacetTable:
             dates = array("q", reader.column_reader(schema.SORT_DATE))
         else:
             dates = array("q", bytes(8 * reader.doc_count_all()))
-        return cls(live, facets, DateSets(dates, live))
+        lengths = {name: field_lengths(reader, name) for name in (schema.TITLE, schema.WORDS)}
+        return cls(live, facets, DateSets(dates, live), lengths)
 
     def newest(self, docs: BitMap, limit: int) -> list[int]:
         """The first ``limit`` of ``docs`` by sort date, latest first (``DateSets.newest``)."""

@@ -25,10 +25,11 @@ from itertools import accumulate
 
 import numpy as np
 from pyroaring import BitMap
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.system import _INT_SIZE, unpack_int
+from whoosh.util.numeric import byte_to_length
 
 from indexer import schema
 from indexer.dates import DateRange
@@ -170,6 +171,29 @@ def bitmap_of(ids: np.ndarray) -> BitMap:
     return BitMap(values)
 
 
+def field_lengths(reader, fieldname: str) -> np.ndarray:
+    """Each document's length (words) of ``fieldname``, by global document number, as Whoosh's
+    scorer reads it (``doc_field_length``: a byte per document, decoded by ``byte_to_length``;
+    0 where a segment has no lengths of the field). Each segment's column is read at once,
+    through private members of the pinned Whoosh: the segment reader's ``_perdoc``, the codec's
+    ``_lenfield`` and ``LENGTHS_COLUMN``, the column reader's ``_dbfile``, ``_basepos`` and
+    ``_count`` (``tests/test_whoosh_internals.py`` checks them)."""
+    parts = []
+    for leaf, _ in leaves(reader):
+        count = leaf.doc_count_all()
+        codes = np.zeros(count, dtype=np.uint8)
+        name = _lenfield(fieldname)
+        if count and leaf._perdoc.has_column(name):  # (an empty index's reader has no ``_perdoc``)
+            column = leaf._perdoc.column_reader(name, LENGTHS_COLUMN)
+            stored = min(column._count, count)
+            codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
+        parts.append(_BYTE_LENGTHS[codes])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+
+
+_BYTE_LENGTHS = np.array([byte_to_length(code) if code else 0 for code in range(256)], dtype=np.uint32)
+
+
 def leaves(reader) -> list[tuple[object, int]]:
     """(segment reader, its first global document number) of each segment."""
     return reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
@@ -223,15 +247,24 @@ def close_gram_segments(searcher) -> None:
 class DocSets:
     """Evaluates query trees against one searcher; caches the sets it reads."""
 
-    def __init__(self, searcher, live: BitMap, facets: dict, dates=None):
+    def __init__(self, searcher, live: BitMap, facets: dict, dates=None, lengths: dict | None = None):
         self.reader = searcher.reader()
         self.live = live
         self.facets = facets  # name -> searchapp.facets.TermFacet (value -> documents)
         self.dates = dates  # searchapp.datesets.DateSets (``date:`` ranges)
+        self._lengths = {} if lengths is None else lengths  # field -> ``field_lengths`` (ranking)
         self.segments = gram_segments(searcher)
         self._postings: dict[tuple[str, str], BitMap] = {}
         self._exact: dict[tuple[str, bool], BitMap] = {}
         self._frequencies: dict[tuple[str, str], int] = {}
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length of a scored field (``field_lengths``; the table's, read once
+        per index version)."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            found = self._lengths[fieldname] = field_lengths(self.reader, fieldname)
+        return found
 
     # -- leaves ---------------------------------------------------------------------------------
 

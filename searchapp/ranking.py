@@ -26,7 +26,6 @@ used by more-like-this) is chosen by name, as bm25s does.
 from __future__ import annotations
 
 import math
-from array import array
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -89,23 +88,6 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
 # else its whole posting lists are read, block by block, and filtered.
 DIRECT_SCORING_LIMIT = 300
 SKIP_RATIO = 64
-
-
-def _field_lengths(searcher, fieldname: str) -> np.ndarray:
-    """Each document's length (words) of ``fieldname``, by global document number, as Whoosh's
-    scorer reads it (``doc_field_length(docnum, fieldname, 1)``); read once per searcher."""
-    cache = getattr(searcher, "_newsearch_lengths", None)
-    if cache is None:
-        cache = {}
-        setattr(searcher, "_newsearch_lengths", cache)
-    lengths = cache.get(fieldname)
-    if lengths is None:
-        values = array("I")
-        for leaf, _ in leaves(searcher.reader()):
-            length = leaf.doc_field_length  # None in a segment where no document has the field
-            values.extend(length(d, fieldname, 1) or 0 for d in range(leaf.doc_count_all()))
-        lengths = cache[fieldname] = np.frombuffer(values, dtype=np.uint32)
-    return lengths
 
 
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
@@ -190,7 +172,7 @@ def _likelihoods(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> 
     found = [[_postings(searcher, docsets, word, fieldname, tier) for fieldname, _ in FIELDS]
              for word in words]
     candidates = _union([ids for pair in found for ids, _ in pair])
-    title_lengths, text_lengths = (_field_lengths(searcher, f)[candidates].astype(np.float64) for f, _ in FIELDS)
+    title_lengths, text_lengths = (docsets.lengths(f)[candidates].astype(np.float64) for f, _ in FIELDS)
     title = weight / (title_lengths + title_mu)
     text = (1 - weight) / (text_lengths + text_mu)
     ratio = np.ones(len(candidates))
@@ -298,7 +280,7 @@ def _bm25f_scores(searcher, docsets: DocSets, words: list[str], docs: BitMap) ->
     """The earlier ranking's score (``model="bm25f"``) of each document of ``docs`` that holds
     any of ``words``, kept for comparison in the benchmark: ``_word_score`` summed."""
     stats = _words(searcher, docsets, words, docs)
-    title_lengths, text_lengths = (_field_lengths(searcher, f) for f, _ in FIELDS)
+    title_lengths, text_lengths = (docsets.lengths(f) for f, _ in FIELDS)
     candidates: set[int] = set()
     for word in stats:
         candidates.update(word.tf[0])
@@ -342,7 +324,7 @@ def explain(searcher, docsets: DocSets, terms: list[TermNode], docnum: int) -> d
     field, with the parameters; the same arithmetic as ``ranked``."""
     words = sorted({w for term in terms for w in words_of(term.text)})
     exact = [term.text for term in terms if docnum in docsets.exact(term.text)]
-    lengths = tuple(int(_field_lengths(searcher, f)[docnum]) for f, _ in FIELDS)
+    lengths = tuple(int(docsets.lengths(f)[docnum]) for f, _ in FIELDS)
     explained, total, held = [], 0.0, False
     for word in _words(searcher, docsets, words, BitMap([docnum])):
         parts: list = []

@@ -21,6 +21,7 @@ import whoosh
 from whoosh import index as whoosh_index
 from whoosh.analysis import RegexTokenizer
 from whoosh.codec import base as codec_base
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PerDocReader, W3PostingsWriter, W3TermInfo
 from whoosh.fields import ID, KEYWORD, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
@@ -35,7 +36,7 @@ from whoosh.writing import SegmentWriter
 
 from indexer.codec import INLINE_LIMIT, NewsearchCodec, _InliningPostingsWriter, _PerDocReader
 from indexer.writer import CountMismatch, ParallelWriter
-from searchapp.matching import _leaf_ids, leaf_postings, leaf_postings_in, posting_ids
+from searchapp.matching import _leaf_ids, field_lengths, leaf_postings, leaf_postings_in, posting_ids
 
 VERSION = f"whoosh {whoosh.versionstring()}"
 BLOCK = 128  # W3's (and NewsearchCodec's) block limit
@@ -141,6 +142,39 @@ def test_leaf_postings_reads_what_the_matcher_reads(tmp_path):
                 found = leaf_postings_in(reader.postings("body", term), wanted)
                 expected = [d for d in wanted if d in whole]
                 assert found == (expected, [whole[d] for d in expected]), (term, wanted[:5])
+
+
+def test_field_lengths_are_what_the_scorer_reads(tmp_path):
+    """``field_lengths`` reads each segment's length column at once (``_perdoc``, ``_lenfield``,
+    ``LENGTHS_COLUMN``, the column reader's ``_dbfile``, ``_basepos``, ``_count``): the same as
+    ``doc_field_length`` per document, lengths quantised as Whoosh stores them, over two
+    segments, one of which has no document with the field."""
+    user = "searchapp/matching.py field_lengths"
+    ix = whoosh_index.create_in(str(tmp_path), Schema(id=ID(stored=True), body=TEXT(analyzer=RegexTokenizer()),
+                                                      head=TEXT(analyzer=RegexTokenizer())))
+    writer = SegmentWriter(ix, codec=NewsearchCodec())
+    for number in range(300):
+        writer.add_document(id=f"d{number}", body=" ".join(["w"] * (number * 7 % 400)),
+                            **({"head": "a b c"} if number % 4 else {}))
+    writer.commit()
+    writer = SegmentWriter(ix, codec=NewsearchCodec())
+    for number in range(50):
+        writer.add_document(id=f"e{number}", body="x " * (number + 1))
+    writer.commit(merge=False)
+    with ix.reader() as reader:
+        leaves = reader.leaf_readers()
+        assert len(leaves) == 2
+        for leaf, _ in leaves:
+            _require(leaf, "_perdoc", user)
+            column = leaf._perdoc.column_reader(_lenfield("body"), LENGTHS_COLUMN)
+            for name in ("_dbfile", "_basepos", "_count"):
+                _require(column, name, user)
+        for fieldname in ("body", "head"):
+            expected = [leaf.doc_field_length(d, fieldname, 0) or 0 for leaf, _ in leaves
+                        for d in range(leaf.doc_count_all())]
+            assert field_lengths(reader, fieldname).tolist() == expected, fieldname
+        assert len(set(field_lengths(reader, "body").tolist())) > 20
+        assert field_lengths(reader, "head")[300:].tolist() == [0] * 50
 
 
 def test_a_segment_with_deletions_wraps_its_postings_in_a_filter_matcher(tmp_path):
