@@ -178,14 +178,29 @@ def _likelihoods(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> 
     ratio = np.ones(len(candidates))
     for word, pair in zip(words, found):
         archive = [_archive_probability(searcher, docsets, f, word) for f, _ in FIELDS]
-        tf = []
-        for ids, tfs in pair:
-            column = np.zeros(len(candidates))
-            column[np.searchsorted(candidates, ids)] = tfs
-            tf.append(column)
+        tf = [_column(candidates, ids, tfs, len(docsets.lengths(schema.WORDS))) for ids, tfs in pair]
         background = weight * archive[0] + (1 - weight) * archive[1]
         ratio *= (title * (tf[0] + title_mu * archive[0]) + text * (tf[1] + text_mu * archive[1])) / background
     return candidates, ratio
+
+
+def _column(candidates: np.ndarray, ids: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``values`` (of the documents ``ids``, a subset of ``candidates``) at the candidates'
+    positions, 0 elsewhere: placed through an array of all ``size`` documents when the candidates
+    are many (a binary search per id costs ten times as much), else by binary search."""
+    if len(ids) == len(candidates):
+        return values  # the same documents
+    if len(candidates) * DENSE_SHARE > size:
+        every = np.zeros(size)
+        every[ids] = values
+        return every[candidates]
+    column = np.zeros(len(candidates))
+    column[np.searchsorted(candidates, ids)] = values
+    return column
+
+
+# Candidates over 1/DENSE_SHARE of the archive: frequencies are placed through a whole-archive array.
+DENSE_SHARE = 64
 
 
 def _union(arrays: list[np.ndarray]) -> np.ndarray:

@@ -174,13 +174,16 @@ def two_segments(generated_archive, tmp_path_factory):
 
 @pytest.mark.parametrize("q", ["的", "铁岭", "发展", "阜新 建设", "经济 发展 项目", "铁岭 NOT 阜新"])
 @pytest.mark.parametrize("direct_limit, skip_ratio", [(0, 10**9), (10**9, 8), (0, 1)])
-def test_every_document_is_ranked_as_the_formula_says(two_segments, q, direct_limit, skip_ratio, monkeypatch):
+@pytest.mark.parametrize("dense_share", [64, 0])  # frequencies placed through a whole-archive array, or not
+def test_every_document_is_ranked_as_the_formula_says(two_segments, q, direct_limit, skip_ratio, dense_share,
+                                                      monkeypatch):
     """``ranked`` over a whole result set, its posting lists read whole (limit 0) or skipped
     through document by document, against the module's formula written out here with Whoosh's
     own postings and lengths: the same documents, each with the formula's score, in tiers, by
     score within a tier, ties by document number."""
     monkeypatch.setattr(ranking, "DIRECT_SCORING_LIMIT", direct_limit)
     monkeypatch.setattr(ranking, "SKIP_RATIO", skip_ratio)
+    monkeypatch.setattr(ranking, "DENSE_SHARE", dense_share)
     found = result_set(two_segments, query_from_args({"q": q}))
     terms = positive_terms(found.tree)
     searcher, reader = found.searcher, found.searcher.reader()
