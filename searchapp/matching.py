@@ -21,7 +21,7 @@ import pickle
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 
 import numpy as np
 from pyroaring import BitMap
@@ -77,18 +77,19 @@ def leaf_postings(matcher, weights: bool = True) -> tuple[np.ndarray, np.ndarray
                 None if found is None else np.array(found, dtype=np.float64))
     lengths = []
     for count, data in _w3_blocks(matcher):
-        ids.extend(data[0])
+        ids.append(data[0])
         lengths.append(count)
         if found is not None:
             block = data[1]
-            found.extend(block if isinstance(block, (tuple, list, array)) else
-                         [1.0 if block is None else block] * count)
-    decoded = np.cumsum(np.array(ids, dtype=np.int64))
+            found.append(block if isinstance(block, (tuple, list, array)) else
+                         repeat(1.0 if block is None else block, count))
+    total = sum(lengths)
+    decoded = np.cumsum(np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=total))
     if len(lengths) > 1:
         # Each block's deltas start from 0: take away the running sum of the blocks before it.
         ends = np.cumsum(lengths)
         decoded -= np.repeat(np.concatenate(([0], decoded[ends[:-1] - 1])), lengths)
-    return decoded, None if found is None else np.array(found, dtype=np.float64)
+    return decoded, None if found is None else np.fromiter(chain.from_iterable(found), dtype=np.float64, count=total)
 
 
 def _w3_blocks(matcher):
