@@ -272,11 +272,10 @@ class _Texts:
     """One COLUMN field of a gram file: each document's text, where it starts and how long it is
     (read with ``pread``, for the documents asked about)."""
 
-    def __init__(self, fd: int, where: dict, doc_count: int):
+    def __init__(self, fd: int, where: dict):
         self.fd = fd
         self.starts_at = where["starts"]
         self.lengths_at = where["lengths"]
-        self.doc_count = doc_count
 
     def spans(self, first: int, last: int) -> tuple[memoryview, memoryview]:
         """(starts, lengths) of documents ``first`` to ``last`` (both included)."""
@@ -305,7 +304,7 @@ class GramReader:
             directory = json.loads(os.pread(self._fd, length, where))
             self.doc_count: int = directory["doc_count"]
             self._grams = {name: _Grams(self._fd, spec) for name, spec in directory["grams"].items()}
-            self._texts = {name: _Texts(self._fd, spec, self.doc_count) for name, spec in directory["texts"].items()}
+            self._texts = {name: _Texts(self._fd, spec) for name, spec in directory["texts"].items()}
         except BaseException:
             os.close(self._fd)
             raise

@@ -88,6 +88,8 @@ def _tiers(docsets: DocSets, terms: list[TermNode], final: BitMap) -> list[BitMa
 # else its whole posting lists are read, block by block, and filtered.
 DIRECT_SCORING_LIMIT = 300
 SKIP_RATIO = 64
+# Candidates over 1/DENSE_SHARE of the archive: frequencies are placed through a whole-archive array.
+DENSE_SHARE = 64
 
 
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
@@ -98,27 +100,32 @@ class _Tier:
     global number, is one of them, for filtering whole posting lists."""
 
     def __init__(self, searcher, docs: BitMap):
-        self.searcher = searcher
         self.docs = docs
+        self.size = searcher.reader().doc_count_all()  # documents in the archive (deleted ones too)
+        self._numbers = None
         self._mask = None
-        self._array = None
 
     def skips(self, frequency: int) -> bool:
         """Whether a word of ``frequency`` documents is skipped through rather than read whole."""
         return len(self.docs) <= DIRECT_SCORING_LIMIT or frequency > SKIP_RATIO * len(self.docs)
 
+    @property
+    def numbers(self) -> np.ndarray:
+        """The tier's documents, ascending."""
+        if self._numbers is None:
+            self._numbers = np.frombuffer(self.docs.to_array(), dtype=np.uint32).astype(np.int64)
+        return self._numbers
+
     def within(self, first: int, end: int) -> list[int]:
         """The tier's documents from ``first`` up to ``end`` (excluded), counted from ``first``."""
-        if self._array is None:
-            self._array = np.frombuffer(self.docs.to_array(), dtype=np.uint32).astype(np.int64)
-        found = self._array[np.searchsorted(self._array, first):np.searchsorted(self._array, end)]
-        return (found - first).tolist()
+        numbers = self.numbers
+        return (numbers[np.searchsorted(numbers, first):np.searchsorted(numbers, end)] - first).tolist()
 
     @property
     def mask(self) -> np.ndarray:
         if self._mask is None:
-            self._mask = np.zeros(self.searcher.reader().doc_count_all(), dtype=bool)
-            self._mask[np.frombuffer(self.docs.to_array(), dtype=np.uint32)] = True
+            self._mask = np.zeros(self.size, dtype=bool)
+            self._mask[self.numbers] = True
         return self._mask
 
 
@@ -178,7 +185,7 @@ def _likelihoods(searcher, docsets: DocSets, words: list[str], docs: BitMap) -> 
     ratio = np.ones(len(candidates))
     for word, pair in zip(words, found):
         archive = [_archive_probability(searcher, docsets, f, word) for f, _ in FIELDS]
-        tf = [_column(candidates, ids, tfs, len(docsets.lengths(schema.WORDS))) for ids, tfs in pair]
+        tf = [_column(candidates, ids, tfs, tier.size) for ids, tfs in pair]
         background = weight * archive[0] + (1 - weight) * archive[1]
         ratio *= (title * (tf[0] + title_mu * archive[0]) + text * (tf[1] + text_mu * archive[1])) / background
     return candidates, ratio
@@ -197,10 +204,6 @@ def _column(candidates: np.ndarray, ids: np.ndarray, values: np.ndarray, size: i
     column = np.zeros(len(candidates))
     column[np.searchsorted(candidates, ids)] = values
     return column
-
-
-# Candidates over 1/DENSE_SHARE of the archive: frequencies are placed through a whole-archive array.
-DENSE_SHARE = 64
 
 
 def _union(arrays: list[np.ndarray]) -> np.ndarray:
